@@ -1,0 +1,23 @@
+// The recipe: parse -> authorize -> load config -> for each target: pin,
+// read its facts relative to its /proc dir, judge, verify it is still the
+// same process, signal -> report.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report.hpp"
+
+namespace banger {
+
+struct Request {
+    std::vector<std::string> pid_args;
+    std::optional<std::string> signal_arg;
+    std::optional<std::string> config_path;
+    bool dry_run = false;
+};
+
+[[nodiscard]] CallReport run(const Request& request);
+
+}  // namespace banger

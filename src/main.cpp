@@ -1,0 +1,88 @@
+// banger-signal: signal a banger-managed Firecracker VM, and nothing else.
+// main only parses the command line, calls the flow and maps its report to
+// output and an exit code; every decision lives in flow.cpp and policy/.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "build_config.hpp"
+#include "flow.hpp"
+#include "policy/outcome.hpp"
+#include "policy/signal_name.hpp"
+#include "report.hpp"
+#include "sys/audit.hpp"
+
+namespace {
+
+constexpr std::string_view kDescription =
+    "Signal a Firecracker microVM started by bangerd-root.service, and nothing else.\n"
+    "A target is accepted only if its cgroup is the service's cgroup (or below it),\n"
+    "or it is a firecracker executable that serves its api socket inside banger's\n"
+    "runtime directory. Meant to be run through pkexec.";
+
+int usage_error(std::string_view message) {
+    std::fprintf(stderr, "banger-signal: usage error: %.*s\nTry 'banger-signal --help' for more information.\n",
+                 static_cast<int>(message.size()), message.data());
+    return banger::exit_code(banger::Outcome::UsageError);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // The kernel turns an empty argv into [""]; neither is a real invocation.
+    if (argc < 1 || argv[0] == nullptr || argv[0][0] == '\0') return usage_error("empty argument vector");
+
+    banger::Request request;
+    std::string signal_arg;
+    std::string config_arg;
+    bool json = false;
+    bool verbose = false;
+
+    CLI::App app{std::string(kDescription), "banger-signal"};
+    app.set_version_flag("--version", BANGER_SIGNAL_VERSION);
+    app.add_option("--pid", request.pid_args, "target process id (repeatable, at most 4096); decimal digits only")
+        ->type_name("PID")
+        ->allow_extra_args(false)
+        ->take_all();
+    auto* signal_opt = app.add_option("--signal", signal_arg,
+                                      fmt::format("signal to send (default TERM): {}; any case, optional SIG prefix",
+                                                  banger::allowed_signal_names()))
+                           ->type_name("NAME");
+    app.add_flag("--dry-run", request.dry_run, "run every check, signal nothing, report what would happen");
+    app.add_flag("--json", json, "one JSON object per target on stdout (JSON Lines)");
+    auto* config_opt = app.add_option("--config", config_arg,
+                                      "install record to use instead of " BANGER_CONFIG_PATH
+                                      " (real root only, not through pkexec)")
+                           ->type_name("PATH");
+    app.add_flag("--verbose", verbose, "also report successful deliveries on stderr");
+    app.footer(fmt::format("Exit codes:\n{}\nSee banger-signal(8) for the acceptance rules and files.",
+                           banger::exit_code_table()));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::CallForVersion&) {
+        std::printf("banger-signal %s\n", BANGER_SIGNAL_VERSION);
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        // CLI11's own exit codes (100+) never leak: every parse error is 2.
+        return usage_error(e.what());
+    }
+    if (signal_opt->count() > 0) request.signal_arg = signal_arg;
+    if (config_opt->count() > 0) request.config_path = config_arg;
+
+    const banger::CallReport report = banger::run(request);
+
+    for (const auto& line : banger::audit_lines(report)) banger::audit(line.outcome, line.text);
+    if (json) {
+        for (const auto& line : banger::json_lines(report)) std::printf("%s\n", line.c_str());
+    }
+    for (const auto& line : banger::human_lines(report, verbose)) std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stdout);
+    return banger::exit_code_of(report);
+}

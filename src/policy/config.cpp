@@ -1,0 +1,60 @@
+#include "policy/config.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "policy/path.hpp"
+
+namespace banger {
+
+namespace {
+
+constexpr std::size_t kMaxValueLength = 1024;
+
+}  // namespace
+
+Result<std::string> validate_config_path(std::string_view key, std::string_view value) {
+    auto bad = [&](std::string_view why) {
+        return Failure{Outcome::ConfigError, fmt::format("{}: value {}", key, why)};
+    };
+    if (value.size() > kMaxValueLength) return bad("is too long");
+    for (char c : value) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("contains a control character");
+    }
+    if (auto problem = path_problem(value)) return bad(fmt::format("'{}' {} (need an absolute, normalized path)", value, *problem));
+    // "/" would make every process (cgroup) or every socket (runtime dir) banger's.
+    if (value == "/") return bad("'/' is not allowed");
+    return std::string(value);
+}
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view origin) {
+    toml::table table;
+    // toml++ reports syntax errors by exception; it never leaves this function.
+    try {
+        table = toml::parse(toml_text, origin);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return Failure{Outcome::ConfigError,
+                       fmt::format("{}: invalid TOML at line {}: {}", origin, where.line, e.description())};
+    }
+
+    Config config;
+    struct Key {
+        std::string_view name;
+        std::string* target;
+    };
+    for (const Key& key : {Key{"runtime_dir", &config.runtime_dir}, Key{"service_cgroup", &config.service_cgroup}}) {
+        const toml::node* node = table.get(key.name);
+        if (node == nullptr) continue;
+        const auto* text = node->as_string();
+        if (text == nullptr) {
+            return Failure{Outcome::ConfigError, fmt::format("{}: {} must be a string", origin, key.name)};
+        }
+        auto valid = validate_config_path(key.name, text->get());
+        if (!valid) return Failure{Outcome::ConfigError, fmt::format("{}: {}", origin, valid.failure().reason)};
+        *key.target = std::move(valid).value();
+    }
+    return config;
+}
+
+}  // namespace banger

@@ -1,0 +1,107 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace banger {
+
+namespace {
+
+bool succeeded(Outcome o) noexcept { return o == Outcome::Delivered; }
+
+std::string_view outcome_name(const CallReport& call, Outcome o) noexcept {
+    if (o == Outcome::Delivered && call.dry_run) return "would-deliver";
+    return info(o).name;
+}
+
+std::string audit_quote(std::string_view text) {
+    std::string out = "\"";
+    for (char c : printable(text)) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+}  // namespace
+
+int exit_code_of(const CallReport& report) noexcept {
+    for (const auto& target : report.targets) {
+        if (!succeeded(target.outcome)) return exit_code(target.outcome);
+    }
+    if (report.call_failure) return exit_code(report.call_failure->outcome);
+    return 0;
+}
+
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    return out;
+}
+
+std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
+    std::vector<std::string> lines;
+    if (report.call_failure) {
+        const auto& f = *report.call_failure;
+        lines.push_back(fmt::format("banger-signal: {}: {}", info(f.outcome).summary, printable(f.reason)));
+        if (f.outcome == Outcome::UsageError) lines.emplace_back("Try 'banger-signal --help' for more information.");
+        return lines;
+    }
+    for (const auto& t : report.targets) {
+        if (succeeded(t.outcome)) {
+            if (!verbose) continue;
+            std::string via = t.match == Match::Cgroup  ? fmt::format("cgroup {}", t.cgroup)
+                              : t.match == Match::ApiSock ? fmt::format("api socket {}", t.api_sock.value_or(""))
+                                                          : std::string("-");
+            lines.push_back(fmt::format("banger-signal: pid {}: {} {} (match: {})", t.pid,
+                                        report.dry_run ? "would deliver" : "delivered", report.signal_name,
+                                        printable(via)));
+        } else {
+            lines.push_back(fmt::format("banger-signal: pid {}: {}: {}", t.pid, info(t.outcome).summary,
+                                        printable(t.reason)));
+        }
+    }
+    return lines;
+}
+
+std::vector<std::string> json_lines(const CallReport& report) {
+    std::vector<std::string> lines;
+    auto opt = [](const std::optional<std::string>& s) -> nlohmann::ordered_json { return s ? nlohmann::ordered_json(*s) : nullptr; };
+    for (const auto& t : report.targets) {
+        nlohmann::ordered_json j;
+        j["pid"] = t.pid;
+        j["signal"] = report.signal_name;
+        j["code"] = exit_code(t.outcome);
+        j["outcome"] = outcome_name(report, t.outcome);
+        j["match"] = t.match == Match::None ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(match_name(t.match));
+        j["reason"] = t.reason;
+        j["dry_run"] = report.dry_run;
+        j["cgroup"] = t.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.cgroup);
+        j["exe"] = opt(t.exe);
+        j["api_sock"] = opt(t.api_sock);
+        // Hostile bytes (invalid UTF-8 in a path) must not abort the dump.
+        lines.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    return lines;
+}
+
+std::vector<AuditLine> audit_lines(const CallReport& report) {
+    std::vector<AuditLine> lines;
+    const std::string who = fmt::format("caller_uid={} caller_pid={}", report.caller_uid, report.caller_pid);
+    if (report.targets.empty() && report.call_failure) {
+        lines.push_back({report.call_failure->outcome, fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
+                                    exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
+        return lines;
+    }
+    for (const auto& t : report.targets) {
+        std::string_view match = t.match == Match::None ? "none" : match_name(t.match);
+        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} dry_run={} cgroup={} exe={} reason={}",
+                                    who, t.pid, report.signal_name, outcome_name(report, t.outcome),
+                                    exit_code(t.outcome), match, report.dry_run ? 1 : 0, audit_quote(t.cgroup),
+                                    audit_quote(t.exe.value_or("")), audit_quote(t.reason))});
+    }
+    return lines;
+}
+
+}  // namespace banger

@@ -1,0 +1,58 @@
+// What a call did, and the one place that turns it into words: human lines
+// on stderr, JSON Lines on stdout, and the audit record.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/judge.hpp"
+#include "policy/outcome.hpp"
+#include "policy/result.hpp"
+
+namespace banger {
+
+struct TargetReport {
+    std::uint32_t pid = 0;
+    Outcome outcome = Outcome::SystemError;
+    Match match = Match::None;
+    std::string reason;
+    std::string cgroup;                    // empty when unknown
+    std::optional<std::string> exe;
+    std::optional<std::string> api_sock;
+};
+
+struct CallReport {
+    std::string signal_name = "TERM";
+    bool dry_run = false;
+    uid_t caller_uid = 0;
+    int caller_pid = 0;
+    // A failure of the whole call (usage, signal, authorization, config):
+    // reported once to humans; each target then carries the same outcome.
+    std::optional<Failure> call_failure;
+    std::vector<TargetReport> targets;
+};
+
+// 0 if every target succeeded, else the code of the first failure in argument
+// order (a call failure without targets counts as the first).
+[[nodiscard]] int exit_code_of(const CallReport& report) noexcept;
+
+// Control characters from hostile strings (paths, argv) become '?'.
+[[nodiscard]] std::string printable(std::string_view text);
+
+// Human lines for stderr (failures always; successes when verbose).
+[[nodiscard]] std::vector<std::string> human_lines(const CallReport& report, bool verbose);
+// One JSON object per target, one per line.
+[[nodiscard]] std::vector<std::string> json_lines(const CallReport& report);
+struct AuditLine {
+    Outcome outcome;
+    std::string text;  // "key=value ..."
+};
+// One audit line per target (or one for a failure before any target).
+[[nodiscard]] std::vector<AuditLine> audit_lines(const CallReport& report);
+
+}  // namespace banger

@@ -1,0 +1,233 @@
+#include "sys/proc.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "policy/unix_socket.hpp"
+
+namespace banger {
+
+namespace {
+
+// glibc 2.36's <sys/pidfd.h> is not usable from C++ (no extern "C"), so the
+// two pidfd calls go through syscall(2). Both take only integers and a null
+// siginfo pointer: nothing of ours is exposed to the kernel.
+int sys_pidfd_open(int pid) noexcept {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U));
+}
+int sys_pidfd_send_signal(int pidfd, int sig) noexcept {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0U));
+}
+
+Failure system_error(std::string_view what, int err) {
+    return Failure{Outcome::SystemError, fmt::format("{}: {}", what, std::strerror(err))};
+}
+
+Failure gone() { return Failure{Outcome::NoSuchProcess, "process exited"}; }
+
+// Reads all of `fd` up to `cap` bytes; sets `too_large` when there was more.
+Result<std::string> read_capped(int fd, std::size_t cap, std::string_view what) {
+    std::string data;
+    std::array<char, 16384> buf{};
+    while (true) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ESRCH) return gone();
+            return system_error(fmt::format("cannot read {}", what), errno);
+        }
+        if (n == 0) break;
+        if (data.size() + static_cast<std::size_t>(n) > cap) {
+            return Failure{Outcome::NotManaged, fmt::format("{} is larger than {} bytes", what, cap)};
+        }
+        data.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return data;
+}
+
+}  // namespace
+
+Result<UniqueFd> open_proc_root() {
+    UniqueFd fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return system_error("cannot open /proc", errno);
+    struct statfs fs {};
+    if (::fstatfs(fd.get(), &fs) != 0) return system_error("cannot statfs /proc", errno);
+    // Every fact comes from here; it must be the kernel's procfs.
+    if (fs.f_type != PROC_SUPER_MAGIC) return Failure{Outcome::SystemError, "/proc is not procfs"};
+    return fd;
+}
+
+std::uint32_t read_pid_max(int proc_fd) {
+    UniqueFd fd(::openat(proc_fd, "sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return kPidMaxLimit;
+    auto content = read_capped(fd.get(), 64, "pid_max");
+    if (!content) return kPidMaxLimit;
+    return parse_pid_max(content.value()).value_or(kPidMaxLimit);
+}
+
+bool same_cgroup_namespace_as_init(int proc_fd) {
+    // PROC_CGROUP_INIT_INO (include/linux/proc_ns.h): the inode number of the
+    // kernel's initial cgroup namespace, stable since cgroup namespaces exist.
+    constexpr ino_t kInitialCgroupNsInode = 0xEFFFFFFBU;
+    struct stat ours {};
+    struct stat init {};
+    if (::fstatat(proc_fd, "self/ns/cgroup", &ours, 0) != 0) return false;
+    if (::fstatat(proc_fd, "1/ns/cgroup", &init, 0) == 0) {
+        return ours.st_dev == init.st_dev && ours.st_ino == init.st_ino;
+    }
+    // Some sandboxes (an LSM, a ptrace-protected PID 1) deny even root a look
+    // at PID 1's namespaces. Then the one namespace whose paths are known to be
+    // absolute is the initial one.
+    if (errno == EACCES || errno == EPERM) return ours.st_ino == kInitialCgroupNsInode;
+    return false;
+}
+
+Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
+    UniqueFd pidfd(sys_pidfd_open(pid.get()));
+    if (!pidfd.valid()) {
+        switch (errno) {
+            case ESRCH: return Failure{Outcome::NoSuchProcess, "no such process"};
+            // pidfd_open refuses ids that are not thread-group leaders.
+            case EINVAL: return Failure{Outcome::NotManaged, "that is a thread id, not a process"};
+            case ENOSYS: return Failure{Outcome::SystemError, "kernel lacks pidfd_open (Linux 5.3 or newer is required)"};
+            default: return system_error("pidfd_open", errno);
+        }
+    }
+    const std::string name = std::to_string(pid.get());
+    UniqueFd dirfd(::openat(proc_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!dirfd.valid()) {
+        if (errno == ENOENT || errno == ESRCH) return gone();
+        return system_error("cannot open /proc/<pid>", errno);
+    }
+    PinnedProcess pinned(pid, std::move(pidfd), std::move(dirfd));
+    // If the pinned process is still alive now, the pid was not reused
+    // between pidfd_open and the openat above: the directory is its own.
+    if (auto alive = pinned.verify_alive(); !alive) return std::move(alive).failure();
+    return pinned;
+}
+
+Result<std::string> PinnedProcess::read_file(const char* name, std::size_t cap) const {
+    UniqueFd fd(::openat(dirfd_.get(), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        if (errno == ENOENT || errno == ESRCH) return gone();
+        return system_error(fmt::format("cannot open /proc/<pid>/{}", name), errno);
+    }
+    return read_capped(fd.get(), cap, fmt::format("/proc/<pid>/{}", name));
+}
+
+std::optional<std::string> PinnedProcess::read_link(const char* name) const {
+    std::array<char, 4097> buf{};
+    ssize_t n = ::readlinkat(dirfd_.get(), name, buf.data(), buf.size());
+    if (n < 0 || static_cast<std::size_t>(n) >= buf.size()) return std::nullopt;
+    return std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+Result<std::vector<std::uint64_t>> PinnedProcess::fd_socket_inodes() const {
+    int fd = ::openat(dirfd_.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ESRCH) return gone();
+        return system_error("cannot open /proc/<pid>/fd", errno);
+    }
+    DIR* dir = ::fdopendir(fd);  // owns fd from here on
+    if (dir == nullptr) {
+        int err = errno;
+        ::close(fd);
+        return system_error("fdopendir", err);
+    }
+    std::vector<std::uint64_t> inodes;
+    std::array<char, 64> link{};
+    errno = 0;
+    while (const struct dirent* entry = ::readdir(dir)) {
+        if (entry->d_name[0] == '.') continue;
+        ssize_t n = ::readlinkat(::dirfd(dir), entry->d_name, link.data(), link.size() - 1);
+        if (n <= 0) continue;  // closed meanwhile
+        if (auto inode = parse_socket_link(std::string_view(link.data(), static_cast<std::size_t>(n)))) {
+            inodes.push_back(*inode);
+        }
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err == ESRCH || err == ENOENT) return gone();
+    if (err != 0) return system_error("cannot list /proc/<pid>/fd", err);
+    return inodes;
+}
+
+Result<std::vector<std::uint64_t>> PinnedProcess::listening_sockets_at(std::string_view path) const {
+    // /proc/net/unix lists every unix socket in the namespace: on a busy host
+    // it is large, so it is parsed line by line through a fixed buffer and
+    // bounded in total size instead of read whole.
+    constexpr std::size_t kMaxTotal = 256U << 20;
+    constexpr std::size_t kMaxLine = 8192;
+    UniqueFd fd(::openat(dirfd_.get(), "net/unix", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ENOENT || errno == ESRCH) return gone();
+        return system_error("cannot open /proc/<pid>/net/unix", errno);
+    }
+    std::vector<std::uint64_t> inodes;
+    std::string pending;
+    std::array<char, 65536> buf{};
+    std::size_t total = 0;
+    auto take_line = [&](std::string_view line) {
+        auto entry = parse_unix_socket_line(line);
+        if (entry && entry->listening && entry->path == path) inodes.push_back(entry->inode);
+    };
+    while (true) {
+        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ESRCH) return gone();
+            return system_error("cannot read /proc/<pid>/net/unix", errno);
+        }
+        if (n == 0) break;
+        total += static_cast<std::size_t>(n);
+        if (total > kMaxTotal) return Failure{Outcome::NotManaged, "/proc/<pid>/net/unix is too large"};
+        std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+        while (!chunk.empty()) {
+            std::size_t nl = chunk.find('\n');
+            if (nl == std::string_view::npos) {
+                pending.append(chunk);
+                if (pending.size() > kMaxLine) return Failure{Outcome::NotManaged, "/proc/<pid>/net/unix has an overlong line"};
+                break;
+            }
+            if (pending.empty()) {
+                take_line(chunk.substr(0, nl));
+            } else {
+                pending.append(chunk.substr(0, nl));
+                take_line(pending);
+                pending.clear();
+            }
+            chunk.remove_prefix(nl + 1);
+        }
+    }
+    if (!pending.empty()) take_line(pending);
+    return inodes;
+}
+
+Status PinnedProcess::verify_alive() const {
+    if (sys_pidfd_send_signal(pidfd_.get(), 0) != 0) {
+        if (errno == ESRCH) return gone();
+        return system_error("pidfd_send_signal(0)", errno);
+    }
+    return Done{};
+}
+
+Status PinnedProcess::send(const Signal& signal) const {
+    if (sys_pidfd_send_signal(pidfd_.get(), signal.number()) != 0) {
+        if (errno == ESRCH) return gone();
+        return system_error(fmt::format("pidfd_send_signal({})", signal.name()), errno);
+    }
+    return Done{};
+}
+
+}  // namespace banger

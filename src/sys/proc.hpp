@@ -1,0 +1,63 @@
+// The thin layer over /proc and pidfds. Every read of another process goes
+// through a PinnedProcess: a pidfd that holds the process, plus a directory fd
+// on its /proc entry, and every file is read relative to that directory fd,
+// size-capped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/pid.hpp"
+#include "policy/result.hpp"
+#include "policy/signal_name.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace banger {
+
+// Opens /proc and checks that it is procfs. Everything else is relative to it.
+[[nodiscard]] Result<UniqueFd> open_proc_root();
+
+// /proc/sys/kernel/pid_max, or kPidMaxLimit if unreadable.
+[[nodiscard]] std::uint32_t read_pid_max(int proc_fd);
+
+// Whether our cgroup namespace is PID 1's (false when unknown: fail closed).
+[[nodiscard]] bool same_cgroup_namespace_as_init(int proc_fd);
+
+class PinnedProcess {
+public:
+    // pidfd_open(pid) first, then /proc/<pid>; then checks the pidfd is still
+    // alive, which proves the directory belongs to the pinned process (the
+    // pid cannot have been reused while the pinned process lived).
+    [[nodiscard]] static Result<PinnedProcess> pin(int proc_fd, Pid pid);
+
+    [[nodiscard]] Pid pid() const noexcept { return pid_; }
+
+    // A whole file below /proc/<pid>, at most `cap` bytes (more: NotManaged,
+    // because an oversized fact is never trusted).
+    [[nodiscard]] Result<std::string> read_file(const char* name, std::size_t cap) const;
+    // readlink below /proc/<pid>; nullopt if it cannot be read.
+    [[nodiscard]] std::optional<std::string> read_link(const char* name) const;
+
+    // Socket inodes of the process's open fds.
+    [[nodiscard]] Result<std::vector<std::uint64_t>> fd_socket_inodes() const;
+    // Inodes of listening unix sockets bound to `path`, in the process's
+    // network namespace (/proc/<pid>/net/unix), read as a stream.
+    [[nodiscard]] Result<std::vector<std::uint64_t>> listening_sockets_at(std::string_view path) const;
+
+    // Still alive and still the process we pinned (signal 0 via the pidfd).
+    [[nodiscard]] Status verify_alive() const;
+    // Sends through the pidfd: atomic with respect to pid reuse.
+    [[nodiscard]] Status send(const Signal& signal) const;
+
+private:
+    PinnedProcess(Pid pid, UniqueFd pidfd, UniqueFd dirfd) noexcept
+        : pid_(pid), pidfd_(std::move(pidfd)), dirfd_(std::move(dirfd)) {}
+    Pid pid_;
+    UniqueFd pidfd_;
+    UniqueFd dirfd_;
+};
+
+}  // namespace banger
