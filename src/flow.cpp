@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "build_config.hpp"
+#include "policy/authorization.hpp"
 #include "policy/caller.hpp"
 #include "policy/config.hpp"
 #include "policy/judge.hpp"
@@ -15,6 +16,7 @@
 #include "policy/proc_stat.hpp"
 #include "policy/signal_name.hpp"
 #include "sys/config_file.hpp"
+#include "sys/polkit.hpp"
 #include "sys/proc.hpp"
 
 namespace banger {
@@ -33,6 +35,11 @@ struct Context {
     Signal signal;
     bool dry_run;
     bool same_cgroup_ns;
+    // Through pkexec the call stands for an unprivileged user: polkit must
+    // agree to this signal for this target. A real root caller needs no one's
+    // permission.
+    bool polkit_required;
+    uid_t caller_uid;
 };
 
 // Fills `report` with the fate of one target. Each step either refuses
@@ -102,7 +109,18 @@ void handle_target(const Context& ctx, std::uint32_t number, TargetReport& repor
         report.match = Match::ApiSock;
     }
 
-    // 5. Still the process we judged? (The pidfd makes the send atomic; this
+    // 5. Authorize this signal for this target, now that we know what it is.
+    if (ctx.polkit_required) {
+        auto allowed = check_polkit(PolkitQuery{
+            ctx.identity.caller_pid, ctx.caller_uid, std::string(polkit_action_for(ctx.signal)),
+            polkit_details(pid->get(), ctx.signal, report.match, report.cgroup, report.exe.value_or(""))});
+        report.polkit = allowed ? "yes" : "no";
+        if (!allowed) return refuse(std::move(allowed).failure());
+    } else {
+        report.polkit = "not-needed";
+    }
+
+    // 6. Still the process we judged? (The pidfd makes the send atomic; this
     //    turns a process that exited during the checks into a clear answer.)
     if (auto alive = pinned.verify_alive(); !alive) return refuse(std::move(alive).failure());
 
@@ -138,6 +156,30 @@ Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& ar
 
 }  // namespace
 
+CallReport check_arguments(const Request& request) {
+    CallReport report;
+    report.dry_run = request.dry_run;
+    auto proc = open_proc_root();
+    std::uint32_t pid_max = proc ? read_pid_max(proc.value().get()) : kPidMaxLimit;
+    auto pids = parse_pids(request.pid_args, pid_max);
+    if (!pids) {
+        report.call_failure = std::move(pids).failure();
+        return report;
+    }
+    if (request.signal_arg) {
+        auto parsed = parse_signal(*request.signal_arg);
+        if (!parsed) {
+            report.call_failure = std::move(parsed).failure();
+            for (std::uint32_t pid : pids.value()) {
+                report.targets.push_back(TargetReport{pid, Outcome::SignalRefused, Match::None, report.call_failure->reason, "", {}, {}, ""});
+            }
+        } else {
+            report.signal_name = std::string(parsed.value().name());
+        }
+    }
+    return report;
+}
+
 CallReport run(const Request& request) {
     CallReport report;
     report.dry_run = request.dry_run;
@@ -149,7 +191,7 @@ CallReport run(const Request& request) {
     report.caller_uid = accountable_uid(caller).ok() ? accountable_uid(caller).value() : caller.real_uid;
 
     auto fail_call = [&](Failure f, const std::vector<std::uint32_t>& pids) {
-        for (std::uint32_t pid : pids) report.targets.push_back(TargetReport{pid, f.outcome, Match::None, f.reason, "", {}, {}});
+        for (std::uint32_t pid : pids) report.targets.push_back(TargetReport{pid, f.outcome, Match::None, f.reason, "", {}, {}, ""});
         report.call_failure = std::move(f);
         return report;
     };
@@ -178,7 +220,7 @@ CallReport run(const Request& request) {
     if (!config) return fail_call(std::move(config).failure(), pids.value());
 
     const Context ctx{proc_fd, Identity{::getpid(), caller.pid}, std::move(config).value(), signal, request.dry_run,
-                      same_cgroup_namespace_as_init(proc_fd)};
+                      same_cgroup_namespace_as_init(proc_fd), caller.via_pkexec(), report.caller_uid};
     for (std::uint32_t pid : pids.value()) {
         TargetReport target;
         target.pid = pid;

@@ -18,6 +18,12 @@ struct Request {
     bool dry_run = false;
 };
 
+// Checks what needs no privilege (pids, signal name), so that a malformed
+// call fails fast and never reaches a password prompt. The report has a
+// call_failure when the arguments are bad.
+[[nodiscard]] CallReport check_arguments(const Request& request);
+
+// The whole privileged call.
 [[nodiscard]] CallReport run(const Request& request);
 
 }  // namespace banger

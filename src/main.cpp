@@ -1,6 +1,8 @@
 // banger-signal: signal a banger-managed Firecracker VM, and nothing else.
 // main only parses the command line, calls the flow and maps its report to
 // output and an exit code; every decision lives in flow.cpp and policy/.
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "policy/signal_name.hpp"
 #include "report.hpp"
 #include "sys/audit.hpp"
+#include "sys/elevate.hpp"
+#include "sys/hardening.hpp"
 
 namespace {
 
@@ -29,9 +33,20 @@ int usage_error(std::string_view message) {
     return banger::exit_code(banger::Outcome::UsageError);
 }
 
+int emit(const banger::CallReport& report, bool json, bool verbose) {
+    if (json) {
+        for (const auto& line : banger::json_lines(report)) std::printf("%s\n", line.c_str());
+    }
+    for (const auto& line : banger::human_lines(report, verbose)) std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stdout);
+    return banger::exit_code_of(report);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything is opened: nothing inherited from the caller survives.
+    if (!banger::sanitize_process_start()) return banger::exit_code(banger::Outcome::SystemError);
     // The kernel turns an empty argv into [""]; neither is a real invocation.
     if (argc < 1 || argv[0] == nullptr || argv[0][0] == '\0') return usage_error("empty argument vector");
 
@@ -76,13 +91,23 @@ int main(int argc, char** argv) {
     if (signal_opt->count() > 0) request.signal_arg = signal_arg;
     if (config_opt->count() > 0) request.config_path = config_arg;
 
-    const banger::CallReport report = banger::run(request);
-
-    for (const auto& line : banger::audit_lines(report)) banger::audit(line.outcome, line.text);
-    if (json) {
-        for (const auto& line : banger::json_lines(report)) std::printf("%s\n", line.c_str());
+    // Not root: check the arguments here, then let polkit decide through
+    // pkexec. (--config is never elevated: the privileged run would refuse it.)
+    if ((::getuid() != 0 || ::geteuid() != 0) && !request.config_path) {
+        const banger::CallReport checked = banger::check_arguments(request);
+        if (checked.call_failure) return emit(checked, json, verbose);
+        return banger::elevate_through_pkexec(argc, argv);
     }
-    for (const auto& line : banger::human_lines(report, verbose)) std::fprintf(stderr, "%s\n", line.c_str());
-    std::fflush(stdout);
-    return banger::exit_code_of(report);
+
+    // Privileged from here on: keep only the capabilities the checks and the
+    // signal need.
+    if (::getuid() == 0 && ::geteuid() == 0) {
+        if (auto dropped = banger::drop_privileges(); !dropped) {
+            std::fprintf(stderr, "banger-signal: system error: %s\n", dropped.failure().reason.c_str());
+            return banger::exit_code(banger::Outcome::SystemError);
+        }
+    }
+    const banger::CallReport report = banger::run(request);
+    for (const auto& line : banger::audit_lines(report)) banger::audit(line.outcome, line.text);
+    return emit(report, json, verbose);
 }

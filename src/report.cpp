@@ -96,9 +96,10 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     }
     for (const auto& t : report.targets) {
         std::string_view match = t.match == Match::None ? "none" : match_name(t.match);
-        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} dry_run={} cgroup={} exe={} reason={}",
+        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} cgroup={} exe={} reason={}",
                                     who, t.pid, report.signal_name, outcome_name(report, t.outcome),
-                                    exit_code(t.outcome), match, report.dry_run ? 1 : 0, audit_quote(t.cgroup),
+                                    exit_code(t.outcome), match, t.polkit.empty() ? "-" : t.polkit,
+                                    report.dry_run ? 1 : 0, audit_quote(t.cgroup),
                                     audit_quote(t.exe.value_or("")), audit_quote(t.reason))});
     }
     return lines;

@@ -24,6 +24,7 @@ struct TargetReport {
     std::string cgroup;                    // empty when unknown
     std::optional<std::string> exe;
     std::optional<std::string> api_sock;
+    std::string polkit;                    // "yes", "no", "not-needed" (root caller), "" (not reached)
 };
 
 struct CallReport {

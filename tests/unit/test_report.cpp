@@ -12,9 +12,9 @@ CallReport two_targets() {
     r.signal_name = "KILL";
     r.caller_uid = 1000;
     r.caller_pid = 77;
-    r.targets.push_back(TargetReport{10, Outcome::Delivered, Match::Cgroup, "ok", "/s/vm", "/usr/bin/firecracker", {}});
-    r.targets.push_back(TargetReport{11, Outcome::NotManaged, Match::None, "cgroup /u is not within /s", "/u", {}, {}});
-    r.targets.push_back(TargetReport{12, Outcome::NoSuchProcess, Match::None, "gone", "", {}, {}});
+    r.targets.push_back(TargetReport{10, Outcome::Delivered, Match::Cgroup, "ok", "/s/vm", "/usr/bin/firecracker", {}, "yes"});
+    r.targets.push_back(TargetReport{11, Outcome::NotManaged, Match::None, "cgroup /u is not within /s", "/u", {}, {}, ""});
+    r.targets.push_back(TargetReport{12, Outcome::NoSuchProcess, Match::None, "gone", "", {}, {}, ""});
     return r;
 }
 }  // namespace
@@ -59,7 +59,7 @@ TEST_CASE("report: dry run says would-deliver") {
 
 TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     CallReport r;
-    r.targets.push_back(TargetReport{10, Outcome::NotManaged, Match::None, "cgroup /a\nb\xff is bad", "/a\nb\xff", {}, {}});
+    r.targets.push_back(TargetReport{10, Outcome::NotManaged, Match::None, "cgroup /a\nb\xff is bad", "/a\nb\xff", {}, {}, ""});
     auto human = human_lines(r, false);
     REQUIRE(human.size() == 1);
     CHECK(human[0].find('\n') == std::string::npos);
@@ -78,4 +78,13 @@ TEST_CASE("report: success is silent unless verbose") {
     auto verbose = human_lines(r, true);
     REQUIRE(verbose.size() == 1);
     CHECK(verbose[0].find("delivered KILL") != std::string::npos);
+}
+
+TEST_CASE("report: audit lines carry the caller and the polkit decision") {
+    auto lines = audit_lines(two_targets());
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].outcome == Outcome::Delivered);
+    CHECK(lines[0].text.find("caller_uid=1000 caller_pid=77 pid=10 signal=KILL outcome=delivered code=0 match=cgroup polkit=yes") == 0);
+    CHECK(lines[1].outcome == Outcome::NotManaged);
+    CHECK(lines[1].text.find("polkit=- ") != std::string::npos);
 }

@@ -1,0 +1,69 @@
+#include "sys/elevate.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "build_config.hpp"
+#include "policy/authorization.hpp"
+#include "policy/outcome.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not declared by <unistd.h> in C++
+
+namespace banger {
+
+namespace {
+
+constexpr const char* kPkexec = "/usr/bin/pkexec";
+
+int fail(Outcome outcome, const std::string& message) {
+    std::fprintf(stderr, "banger-signal: %s\n", message.c_str());
+    return exit_code(outcome);
+}
+
+}  // namespace
+
+int elevate_through_pkexec(int argc, char** argv) {
+    std::array<char, 4097> self{};
+    ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
+    if (n <= 0) return fail(Outcome::SystemError, std::string("cannot read /proc/self/exe: ") + std::strerror(errno));
+    const std::string self_path(self.data(), static_cast<std::size_t>(n));
+    if (self_path != BANGER_INSTALLED_PATH) {
+        return fail(Outcome::NotAuthorized,
+                    "not authorized: banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
+                    " can be elevated through pkexec (this is " + self_path + "); install it, or run it as root");
+    }
+
+    std::vector<char*> args;
+    args.push_back(const_cast<char*>(kPkexec));               // NOLINT(cppcoreguidelines-pro-type-const-cast): execve's signature
+    args.push_back(const_cast<char*>(BANGER_INSTALLED_PATH));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+
+    pid_t child = 0;
+    // pkexec is setuid root: it must not inherit no_new_privs, and this path
+    // never sets it. pkexec sanitizes the environment itself.
+    int err = ::posix_spawn(&child, kPkexec, nullptr, nullptr, args.data(), environ);
+    if (err != 0) return fail(Outcome::NotAuthorized, std::string("not authorized: cannot run ") + kPkexec + ": " + std::strerror(err));
+
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return fail(Outcome::SystemError, std::string("waitpid: ") + std::strerror(errno));
+    }
+    if (WIFSIGNALED(status)) {
+        return fail(Outcome::SystemError, std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
+    }
+    ElevatedExit mapped = map_pkexec_exit(WEXITSTATUS(status));
+    if (!mapped.message.empty()) std::fprintf(stderr, "banger-signal: %s\n", mapped.message.c_str());
+    return mapped.code;
+}
+
+}  // namespace banger

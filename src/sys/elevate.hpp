@@ -1,0 +1,13 @@
+// Self-elevation: an unprivileged banger-signal re-runs the installed binary
+// through pkexec, so polkit decides per call. No setuid bit anywhere.
+#pragma once
+
+namespace banger {
+
+// Runs "/usr/bin/pkexec <installed path> argv[1..]" as a child, waits, and
+// returns its exit code, with pkexec's own failures (126, 127) mapped to 7.
+// Refuses (7) to elevate anything but the installed binary: a build-tree
+// copy, or a copy elsewhere, is not what polkit's policy names.
+[[nodiscard]] int elevate_through_pkexec(int argc, char** argv);
+
+}  // namespace banger

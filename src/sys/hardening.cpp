@@ -1,0 +1,64 @@
+#include "sys/hardening.hpp"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace banger {
+
+bool sanitize_process_start() noexcept {
+    // fds 0, 1, 2: if the caller closed one, the next open() would land there
+    // and our output (or a syslog line) would be written into that file.
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int null_fd = ::open("/dev/null", O_RDWR | O_NOCTTY);  // lowest free fd: exactly `fd`
+        if (null_fd != fd) return false;
+    }
+    // Everything else the caller left open is closed. close_range(2) is a
+    // plain syscall on integers; Linux 5.9+. On older kernels fall back to a
+    // bounded loop.
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        long max = ::sysconf(_SC_OPEN_MAX);
+        for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) ::close(static_cast<int>(fd));
+    }
+    // Inherited SIG_IGN for SIGPIPE/SIGCHLD or a blocked SIGTERM would change
+    // how we behave; start from the defaults.
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        ::signal(sig, SIG_DFL);  // fails harmlessly for numbers without a handler slot
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return false;
+    ::umask(077);
+    return ::chdir("/") == 0;
+}
+
+Status drop_privileges() {
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
+                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1) != 0) {
+        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
+    }
+    // CAPNG_SELECT_BOTH: capabilities and the bounding set, which stays empty.
+    if (int rc = capng_apply(CAPNG_SELECT_BOTH); rc != 0) {
+        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot drop capabilities (capng_apply: {})", rc)};
+    }
+    // No exec from here on may gain privileges (setuid, file caps).
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) {
+        return Failure{Outcome::SystemError, fmt::format("PR_SET_NO_NEW_PRIVS: {}", std::strerror(errno))};
+    }
+    return Done{};
+}
+
+}  // namespace banger

@@ -1,0 +1,23 @@
+// A clean start and least privilege: the caller controls everything we
+// inherit (fds, signal dispositions, mask, umask, cwd), so none of it is kept.
+#pragma once
+
+#include "policy/result.hpp"
+
+namespace banger {
+
+// First thing in main, before anything is opened: fds 0-2 exist (on
+// /dev/null if the caller closed them, so nothing we open can become our
+// stdout), every other inherited fd is closed, signal dispositions and the
+// mask are reset, umask is 077 and the cwd is "/". Returns false if the
+// process cannot be made safe (then the caller exits with a system error).
+[[nodiscard]] bool sanitize_process_start() noexcept;
+
+// Once the process knows it runs privileged: keep only CAP_KILL (signal
+// other users' processes), CAP_SYS_PTRACE (read their /proc/<pid>/exe and
+// fd/) and CAP_DAC_READ_SEARCH (read files below /proc/<pid> whatever their
+// mode); empty the bounding set; set no_new_privs. Never called on the
+// self-elevation path, which must still exec setuid pkexec.
+[[nodiscard]] Status drop_privileges();
+
+}  // namespace banger

@@ -1,0 +1,26 @@
+// The fine-grained polkit check, asked of polkitd over the system bus.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/result.hpp"
+
+namespace banger {
+
+struct PolkitQuery {
+    int subject_pid;   // the caller, never banger-signal itself
+    uid_t subject_uid; // PKEXEC_UID, never 0 on behalf of a user
+    std::string action_id;
+    std::vector<std::pair<std::string, std::string>> details;
+};
+
+// Asks polkitd without interaction: YES is Done; NO or a challenge (which we
+// cannot answer) is NotAuthorized; polkitd unreachable or the action not
+// registered is NotAuthorized too, with a reason that says what is missing.
+[[nodiscard]] Status check_polkit(const PolkitQuery& query);
+
+}  // namespace banger
