@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "policy/authorization.hpp"
 #include "policy/caller.hpp"
 #include "policy/config.hpp"
+#include "policy/duration.hpp"
 #include "policy/judge.hpp"
 #include "policy/pid.hpp"
 #include "policy/proc_stat.hpp"
@@ -23,10 +25,22 @@ namespace banger {
 
 namespace {
 
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
 // Size caps for the facts we read. Larger files are never trusted.
 constexpr std::size_t kStatCap = 4096;
 constexpr std::size_t kCgroupCap = 64 * 1024;
 constexpr std::size_t kCmdlineCap = 128 * 1024;
+// After an escalation to KILL, how long to wait for the process to go.
+constexpr milliseconds kAfterKillWait{5000};
+
+struct Arguments {
+    std::vector<std::uint32_t> pids;
+    Signal signal = default_signal();
+    std::optional<milliseconds> wait;
+    std::optional<milliseconds> kill_after;
+};
 
 struct Context {
     int proc_fd;
@@ -40,30 +54,26 @@ struct Context {
     // permission.
     bool polkit_required;
     uid_t caller_uid;
+    bool may_escalate;  // --kill-after: KILL must be authorized as well
 };
 
-// Fills `report` with the fate of one target. Each step either refuses
-// (return) or hands the next step a stronger fact.
-void handle_target(const Context& ctx, std::uint32_t number, TargetReport& report) {
+void set_failure(TargetReport& report, Failure f) {
+    report.outcome = f.outcome;
+    report.reason = std::move(f.reason);
+}
+
+// Steps 2-4 of the recipe: is the pinned process a banger VM? Fills the
+// facts into `report`; returns false (with outcome and reason set) if not.
+bool accept_target(const Context& ctx, const PinnedProcess& pinned, TargetReport& report) {
     auto refuse = [&](Failure f) {
-        report.outcome = f.outcome;
-        report.reason = std::move(f.reason);
+        set_failure(report, std::move(f));
+        return false;
     };
-
-    if (auto f = refuse_protected_pid(number, ctx.identity)) return refuse(std::move(*f));
-    auto pid = Pid::from(number);
-    if (!pid) return refuse(Failure{Outcome::Protected, "not a valid target pid"});
-
-    // 1. Pin: from here on the process cannot be swapped for another one.
-    auto pinned_or = PinnedProcess::pin(ctx.proc_fd, *pid);
-    if (!pinned_or) return refuse(std::move(pinned_or).failure());
-    const PinnedProcess pinned = std::move(pinned_or).value();
-
     // A read failing because the process exited is "no such process",
     // whatever the read was.
     auto read_failed = [&](Failure f) {
         if (!pinned.verify_alive()) return refuse(Failure{Outcome::NoSuchProcess, "process exited during the checks"});
-        refuse(std::move(f));
+        return refuse(std::move(f));
     };
 
     // 2. Kernel threads and zombies.
@@ -72,6 +82,7 @@ void handle_target(const Context& ctx, std::uint32_t number, TargetReport& repor
     auto stat = parse_proc_stat(stat_text.value());
     if (!stat) return refuse(std::move(stat).failure());
     if (auto f = refuse_by_stat(stat.value())) return refuse(std::move(*f));
+    report.start_time = stat.value().start_time;
 
     report.exe = pinned.read_link("exe");
 
@@ -83,58 +94,151 @@ void handle_target(const Context& ctx, std::uint32_t number, TargetReport& repor
     CgroupVerdict by_cgroup = cgroup_file ? judge_cgroup(cgroup_file.value(), ctx.config.service_cgroup, ctx.same_cgroup_ns)
                                           : CgroupVerdict{false, "", cgroup_file.failure().reason};
     report.cgroup = by_cgroup.path;
-
     if (by_cgroup.accepted) {
         report.match = Match::Cgroup;
-    } else {
-        // 4. Rule 2: a Firecracker that serves its api socket in the runtime dir.
-        auto not_managed = [&](std::string_view why) {
-            refuse(Failure{Outcome::NotManaged, fmt::format("{}; no api-sock match: {}", by_cgroup.reason, why)});
-        };
-        auto cmdline = pinned.read_file("cmdline", kCmdlineCap);
-        if (!cmdline && cmdline.failure().outcome != Outcome::NotManaged) return read_failed(std::move(cmdline).failure());
-        if (!cmdline) return not_managed(cmdline.failure().reason);
-        auto claim = judge_api_sock_claim(report.exe, cmdline.value(), ctx.config.runtime_dir);
-        if (!claim) return not_managed(claim.failure().reason);
-        report.api_sock = claim.value();
-
-        auto listening = pinned.listening_sockets_at(claim.value());
-        if (!listening && listening.failure().outcome != Outcome::NotManaged) return read_failed(std::move(listening).failure());
-        if (!listening) return not_managed(listening.failure().reason);
-        auto fds = pinned.fd_socket_inodes();
-        if (!fds) return read_failed(std::move(fds).failure());
-        if (!holds_listening_socket(listening.value(), fds.value())) {
-            return not_managed(fmt::format("it does not hold a listening socket at {}", claim.value()));
-        }
-        report.match = Match::ApiSock;
+        return true;
     }
 
-    // 5. Authorize this signal for this target, now that we know what it is.
-    if (ctx.polkit_required) {
-        auto allowed = check_polkit(PolkitQuery{
-            ctx.identity.caller_pid, ctx.caller_uid, std::string(polkit_action_for(ctx.signal)),
-            polkit_details(pid->get(), ctx.signal, report.match, report.cgroup, report.exe.value_or(""))});
-        report.polkit = allowed ? "yes" : "no";
-        if (!allowed) return refuse(std::move(allowed).failure());
-    } else {
+    // 4. Rule 2: a Firecracker that serves its api socket in the runtime dir.
+    auto not_managed = [&](std::string_view why) {
+        return refuse(Failure{Outcome::NotManaged, fmt::format("{}; no api-sock match: {}", by_cgroup.reason, why)});
+    };
+    auto cmdline = pinned.read_file("cmdline", kCmdlineCap);
+    if (!cmdline && cmdline.failure().outcome != Outcome::NotManaged) return read_failed(std::move(cmdline).failure());
+    if (!cmdline) return not_managed(cmdline.failure().reason);
+    auto claim = judge_api_sock_claim(report.exe, cmdline.value(), ctx.config.runtime_dir);
+    if (!claim) return not_managed(claim.failure().reason);
+    report.api_sock = claim.value();
+
+    auto listening = pinned.listening_sockets_at(claim.value());
+    if (!listening && listening.failure().outcome != Outcome::NotManaged) return read_failed(std::move(listening).failure());
+    if (!listening) return not_managed(listening.failure().reason);
+    auto fds = pinned.fd_socket_inodes();
+    if (!fds) return read_failed(std::move(fds).failure());
+    if (!holds_listening_socket(listening.value(), fds.value())) {
+        return not_managed(fmt::format("it does not hold a listening socket at {}", claim.value()));
+    }
+    report.match = Match::ApiSock;
+    return true;
+}
+
+// Step 5: polkit, for this signal and this target.
+bool authorize_target(const Context& ctx, TargetReport& report) {
+    if (!ctx.polkit_required) {
         report.polkit = "not-needed";
+        return true;
     }
+    std::vector<Signal> signals{ctx.signal};
+    if (ctx.may_escalate && !ctx.signal.is_kill()) signals.push_back(parse_signal("KILL").value());
+    for (const Signal& signal : signals) {
+        auto allowed = check_polkit(PolkitQuery{ctx.identity.caller_pid, ctx.caller_uid,
+                                                std::string(polkit_action_for(signal)),
+                                                polkit_details(static_cast<int>(report.pid), signal, report.match,
+                                                               report.cgroup, report.exe.value_or(""))});
+        if (!allowed) {
+            report.polkit = "no";
+            set_failure(report, std::move(allowed).failure());
+            return false;
+        }
+    }
+    report.polkit = "yes";
+    return true;
+}
+
+// The whole fate of one target up to the signal. Returns the pinned process
+// when the signal was delivered (for --wait / --kill-after).
+std::optional<PinnedProcess> handle_target(const Context& ctx, TargetReport& report) {
+    if (auto f = refuse_protected_pid(report.pid, ctx.identity)) {
+        set_failure(report, std::move(*f));
+        return std::nullopt;
+    }
+    auto pid = Pid::from(report.pid);
+    if (!pid) {
+        set_failure(report, Failure{Outcome::Protected, "not a valid target pid"});
+        return std::nullopt;
+    }
+    // 1. Pin: from here on the process cannot be swapped for another one.
+    auto pinned_or = PinnedProcess::pin(ctx.proc_fd, *pid);
+    if (!pinned_or) {
+        set_failure(report, std::move(pinned_or).failure());
+        return std::nullopt;
+    }
+    PinnedProcess pinned = std::move(pinned_or).value();
+
+    if (!accept_target(ctx, pinned, report)) return std::nullopt;
+    if (!authorize_target(ctx, report)) return std::nullopt;
 
     // 6. Still the process we judged? (The pidfd makes the send atomic; this
     //    turns a process that exited during the checks into a clear answer.)
-    if (auto alive = pinned.verify_alive(); !alive) return refuse(std::move(alive).failure());
-
+    if (auto alive = pinned.verify_alive(); !alive) {
+        set_failure(report, std::move(alive).failure());
+        return std::nullopt;
+    }
+    // 7. Signal, through the pidfd.
     if (!ctx.dry_run) {
-        if (auto sent = pinned.send(ctx.signal); !sent) return refuse(std::move(sent).failure());
+        if (auto sent = pinned.send(ctx.signal); !sent) {
+            set_failure(report, std::move(sent).failure());
+            return std::nullopt;
+        }
     }
     report.outcome = Outcome::Delivered;
     report.reason = fmt::format("{} {} (match: {})", ctx.dry_run ? "would deliver" : "delivered", ctx.signal.name(),
                                 match_name(report.match));
+    return pinned;
+}
+
+// --wait and --kill-after, for all delivered targets at once: one deadline.
+void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport*, PinnedProcess>>& delivered) {
+    const bool escalate = args.kill_after.has_value();
+    const milliseconds limit = escalate ? *args.kill_after : *args.wait;
+    std::vector<int> pidfds;
+    for (auto& [report, pinned] : delivered) pidfds.push_back(pinned.pidfd());
+    std::vector<bool> exited = wait_for_exits(pidfds, steady_clock::now() + limit);
+
+    std::vector<std::size_t> still;  // indexes into delivered
+    for (std::size_t i = 0; i < delivered.size(); ++i) {
+        if (!exited[i]) still.push_back(i);
+    }
+    if (escalate && !still.empty()) {
+        const Signal kill = parse_signal("KILL").value();
+        std::vector<int> killed_fds;
+        std::vector<std::size_t> killed;
+        for (std::size_t i : still) {
+            auto& [report, pinned] = delivered[i];
+            if (auto sent = pinned.send(kill); sent) {
+                report->escalated = true;
+                killed.push_back(i);
+                killed_fds.push_back(pinned.pidfd());
+            } else if (sent.failure().outcome != Outcome::NoSuchProcess) {
+                set_failure(*report, std::move(sent).failure());
+            }
+            // NoSuchProcess: it exited just before the KILL; that is success.
+        }
+        std::vector<bool> gone = wait_for_exits(killed_fds, steady_clock::now() + kAfterKillWait);
+        still.clear();
+        for (std::size_t k = 0; k < killed.size(); ++k) {
+            if (!gone[k]) still.push_back(killed[k]);
+        }
+    }
+    for (std::size_t i : still) {
+        TargetReport& report = *delivered[i].first;
+        set_failure(report, Failure{Outcome::StillRunning,
+                                    escalate ? fmt::format("still running after KILL (sent after {} ms)", limit.count())
+                                             : fmt::format("still running {} ms after {}", limit.count(), args.signal.name())});
+    }
+    for (auto& [report, pinned] : delivered) {
+        if (report->outcome != Outcome::Delivered) continue;
+        report->reason += report->escalated ? "; escalated to KILL, then exited" : "; exited";
+    }
 }
 
 // Parses every pid before anything is signalled: one malformed pid fails the
 // whole call.
-Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& args, std::uint32_t pid_max) {
+Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& args, std::uint32_t pid_max, bool list) {
+    if (list) {
+        if (!args.empty()) return Failure{Outcome::UsageError, "--list takes no --pid"};
+        return std::vector<std::uint32_t>{};
+    }
     if (args.empty()) return Failure{Outcome::UsageError, "--pid is required"};
     if (args.size() > kMaxPidsPerCall) {
         return Failure{Outcome::UsageError, fmt::format("too many pids ({}; at most {} per call)", args.size(), kMaxPidsPerCall)};
@@ -154,79 +258,142 @@ Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& ar
     return pids;
 }
 
+// Everything the caller wrote, parsed. Usage errors first, then the signal
+// (which has its own exit code).
+Result<Arguments> parse_arguments(const Request& request, std::uint32_t pid_max) {
+    Arguments args;
+    if (request.list && (request.signal_arg || request.wait_arg || request.kill_after_arg || request.dry_run)) {
+        return Failure{Outcome::UsageError, "--list cannot be combined with --signal, --wait, --kill-after or --dry-run"};
+    }
+    if (request.wait_arg && request.kill_after_arg) {
+        return Failure{Outcome::UsageError, "use either --wait or --kill-after, not both"};
+    }
+    auto pids = parse_pids(request.pid_args, pid_max, request.list);
+    if (!pids) return std::move(pids).failure();
+    args.pids = std::move(pids).value();
+    if (request.wait_arg) {
+        auto d = parse_duration("--wait", *request.wait_arg);
+        if (!d) return std::move(d).failure();
+        args.wait = d.value();
+    }
+    if (request.kill_after_arg) {
+        auto d = parse_duration("--kill-after", *request.kill_after_arg);
+        if (!d) return std::move(d).failure();
+        args.kill_after = d.value();
+    }
+    if (request.signal_arg) {
+        auto parsed = parse_signal(*request.signal_arg);
+        if (!parsed) return std::move(parsed).failure();
+        args.signal = parsed.value();
+    }
+    return args;
+}
+
+// A failure of the whole call. Signal refusals and later failures are
+// reported per pid too (JSON readers get one line per target).
+CallReport fail_call(CallReport report, Failure f, const std::vector<std::string>& pid_args, std::uint32_t pid_max) {
+    if (f.outcome != Outcome::UsageError) {
+        for (const auto& arg : pid_args) {
+            auto pid = parse_pid_number(arg, pid_max);
+            TargetReport t;
+            t.pid = pid ? pid.value() : 0;
+            t.outcome = f.outcome;
+            t.reason = f.reason;
+            report.targets.push_back(std::move(t));
+        }
+    }
+    report.call_failure = std::move(f);
+    return report;
+}
+
+// --list: one pass over /proc, the same acceptance as signalling, read-only.
+void list_accepted(const Context& ctx, CallReport& report) {
+    auto pids = list_pids(ctx.proc_fd);
+    if (!pids) {
+        report.call_failure = std::move(pids).failure();
+        return;
+    }
+    for (std::uint32_t number : pids.value()) {
+        if (refuse_protected_pid(number, ctx.identity)) continue;
+        auto pid = Pid::from(number);
+        if (!pid) continue;
+        auto pinned = PinnedProcess::pin(ctx.proc_fd, *pid);
+        if (!pinned) continue;  // vanished mid-scan: skipped, not an error
+        TargetReport target;
+        target.pid = number;
+        if (!accept_target(ctx, pinned.value(), target)) continue;
+        if (!pinned.value().verify_alive()) continue;
+        target.outcome = Outcome::Delivered;
+        target.reason = fmt::format("accepted (match: {})", match_name(target.match));
+        report.targets.push_back(std::move(target));
+    }
+}
+
 }  // namespace
 
 CallReport check_arguments(const Request& request) {
     CallReport report;
     report.dry_run = request.dry_run;
+    report.list = request.list;
     auto proc = open_proc_root();
-    std::uint32_t pid_max = proc ? read_pid_max(proc.value().get()) : kPidMaxLimit;
-    auto pids = parse_pids(request.pid_args, pid_max);
-    if (!pids) {
-        report.call_failure = std::move(pids).failure();
-        return report;
-    }
-    if (request.signal_arg) {
-        auto parsed = parse_signal(*request.signal_arg);
-        if (!parsed) {
-            report.call_failure = std::move(parsed).failure();
-            for (std::uint32_t pid : pids.value()) {
-                report.targets.push_back(TargetReport{pid, Outcome::SignalRefused, Match::None, report.call_failure->reason, "", {}, {}, ""});
-            }
-        } else {
-            report.signal_name = std::string(parsed.value().name());
-        }
-    }
+    const std::uint32_t pid_max = proc ? read_pid_max(proc.value().get()) : kPidMaxLimit;
+    auto args = parse_arguments(request, pid_max);
+    if (!args) return fail_call(std::move(report), std::move(args).failure(), request.pid_args, pid_max);
+    report.signal_name = std::string(args.value().signal.name());
     return report;
 }
 
 CallReport run(const Request& request) {
     CallReport report;
     report.dry_run = request.dry_run;
+    report.list = request.list;
 
     const char* pkexec_uid = std::getenv("PKEXEC_UID");
-    Caller caller{::getuid(), ::geteuid(), ::getppid(),
-                  pkexec_uid ? std::optional<std::string_view>(pkexec_uid) : std::nullopt};
+    const Caller caller{::getuid(), ::geteuid(), ::getppid(),
+                        pkexec_uid != nullptr ? std::optional<std::string_view>(pkexec_uid) : std::nullopt};
     report.caller_pid = caller.pid;
-    report.caller_uid = accountable_uid(caller).ok() ? accountable_uid(caller).value() : caller.real_uid;
-
-    auto fail_call = [&](Failure f, const std::vector<std::uint32_t>& pids) {
-        for (std::uint32_t pid : pids) report.targets.push_back(TargetReport{pid, f.outcome, Match::None, f.reason, "", {}, {}, ""});
-        report.call_failure = std::move(f);
-        return report;
-    };
+    auto uid = accountable_uid(caller);
+    report.caller_uid = uid ? uid.value() : caller.real_uid;
 
     auto proc = open_proc_root();
-    if (!proc) return fail_call(std::move(proc).failure(), {});
+    if (!proc) return fail_call(std::move(report), std::move(proc).failure(), {}, kPidMaxLimit);
     const int proc_fd = proc.value().get();
+    const std::uint32_t pid_max = read_pid_max(proc_fd);
 
-    auto pids = parse_pids(request.pid_args, read_pid_max(proc_fd));
-    if (!pids) return fail_call(std::move(pids).failure(), {});
-
-    Signal signal = default_signal();
-    if (request.signal_arg) {
-        auto parsed = parse_signal(*request.signal_arg);
-        if (!parsed) return fail_call(std::move(parsed).failure(), pids.value());
-        signal = parsed.value();
-    }
-    report.signal_name = std::string(signal.name());
+    auto parsed = parse_arguments(request, pid_max);
+    if (!parsed) return fail_call(std::move(report), std::move(parsed).failure(), request.pid_args, pid_max);
+    const Arguments args = std::move(parsed).value();
+    report.signal_name = std::string(args.signal.name());
 
     if (auto allowed = authorize_caller(caller, request.config_path.has_value()); !allowed) {
-        return fail_call(std::move(allowed).failure(), pids.value());
+        return fail_call(std::move(report), std::move(allowed).failure(), request.pid_args, pid_max);
     }
-
     auto config = request.config_path ? load_config_file(*request.config_path, true)
                                       : load_config_file(BANGER_CONFIG_PATH, false);
-    if (!config) return fail_call(std::move(config).failure(), pids.value());
+    if (!config) return fail_call(std::move(report), std::move(config).failure(), request.pid_args, pid_max);
 
-    const Context ctx{proc_fd, Identity{::getpid(), caller.pid}, std::move(config).value(), signal, request.dry_run,
-                      same_cgroup_namespace_as_init(proc_fd), caller.via_pkexec(), report.caller_uid};
-    for (std::uint32_t pid : pids.value()) {
-        TargetReport target;
-        target.pid = pid;
-        handle_target(ctx, pid, target);
-        report.targets.push_back(std::move(target));
+    const Context ctx{proc_fd,
+                      Identity{::getpid(), caller.pid},
+                      std::move(config).value(),
+                      args.signal,
+                      request.dry_run,
+                      same_cgroup_namespace_as_init(proc_fd),
+                      caller.via_pkexec(),
+                      report.caller_uid,
+                      args.kill_after.has_value()};
+
+    if (request.list) {
+        list_accepted(ctx, report);
+        return report;
     }
+
+    report.targets.resize(args.pids.size());
+    std::vector<std::pair<TargetReport*, PinnedProcess>> delivered;
+    for (std::size_t i = 0; i < args.pids.size(); ++i) {
+        report.targets[i].pid = args.pids[i];
+        if (auto pinned = handle_target(ctx, report.targets[i])) delivered.emplace_back(&report.targets[i], std::move(*pinned));
+    }
+    if ((args.wait || args.kill_after) && !request.dry_run && !delivered.empty()) wait_and_escalate(args, delivered);
     return report;
 }
 

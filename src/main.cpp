@@ -34,6 +34,9 @@ int usage_error(std::string_view message) {
 }
 
 int emit(const banger::CallReport& report, bool json, bool verbose) {
+    if (report.list && !report.call_failure && !json) {
+        for (const auto& line : banger::list_table(report)) std::printf("%s\n", line.c_str());
+    }
     if (json) {
         for (const auto& line : banger::json_lines(report)) std::printf("%s\n", line.c_str());
     }
@@ -53,6 +56,8 @@ int main(int argc, char** argv) {
     banger::Request request;
     std::string signal_arg;
     std::string config_arg;
+    std::string wait_arg;
+    std::string kill_after_arg;
     bool json = false;
     bool verbose = false;
 
@@ -73,6 +78,16 @@ int main(int argc, char** argv) {
                                       " (real root only, not through pkexec)")
                            ->type_name("PATH");
     app.add_flag("--verbose", verbose, "also report successful deliveries on stderr");
+    auto* wait_opt = app.add_option("--wait", wait_arg,
+                                    "after delivery, wait up to SECONDS (fractions allowed) for the targets to exit; "
+                                    "exit 10 if one is still running")
+                         ->type_name("SECONDS");
+    auto* kill_after_opt = app.add_option("--kill-after", kill_after_arg,
+                                          "after delivery, wait up to SECONDS, then send KILL to targets still "
+                                          "running and wait briefly for them to go")
+                               ->type_name("SECONDS");
+    app.add_flag("--list", request.list,
+                 "list every process banger-signal would accept (pid, match, exe, cgroup, api socket, start time)");
     app.footer(fmt::format("Exit codes:\n{}\nSee banger-signal(8) for the acceptance rules and files.",
                            banger::exit_code_table()));
 
@@ -90,6 +105,8 @@ int main(int argc, char** argv) {
     }
     if (signal_opt->count() > 0) request.signal_arg = signal_arg;
     if (config_opt->count() > 0) request.config_path = config_arg;
+    if (wait_opt->count() > 0) request.wait_arg = wait_arg;
+    if (kill_after_opt->count() > 0) request.kill_after_arg = kill_after_arg;
 
     // Not root: check the arguments here, then let polkit decide through
     // pkexec. (--config is never elevated: the privileged run would refuse it.)

@@ -48,6 +48,7 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
         if (f.outcome == Outcome::UsageError) lines.emplace_back("Try 'banger-signal --help' for more information.");
         return lines;
     }
+    if (report.list) return lines;  // the listing goes to stdout (list_table / json_lines)
     for (const auto& t : report.targets) {
         if (succeeded(t.outcome)) {
             if (!verbose) continue;
@@ -65,9 +66,33 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
     return lines;
 }
 
+std::vector<std::string> list_table(const CallReport& report) {
+    std::vector<std::string> lines;
+    lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", "PID", "MATCH", "START", "EXE", "CGROUP", "API-SOCK"));
+    for (const auto& t : report.targets) {
+        lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", t.pid, match_name(t.match), t.start_time,
+                                    printable(t.exe.value_or("-")), printable(t.cgroup.empty() ? "-" : t.cgroup),
+                                    printable(t.api_sock.value_or("-"))));
+    }
+    return lines;
+}
+
 std::vector<std::string> json_lines(const CallReport& report) {
     std::vector<std::string> lines;
     auto opt = [](const std::optional<std::string>& s) -> nlohmann::ordered_json { return s ? nlohmann::ordered_json(*s) : nullptr; };
+    if (report.list) {
+        for (const auto& t : report.targets) {
+            nlohmann::ordered_json j;
+            j["pid"] = t.pid;
+            j["match"] = match_name(t.match);
+            j["exe"] = opt(t.exe);
+            j["cgroup"] = t.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.cgroup);
+            j["api_sock"] = opt(t.api_sock);
+            j["start_time"] = t.start_time;
+            lines.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+        return lines;
+    }
     for (const auto& t : report.targets) {
         nlohmann::ordered_json j;
         j["pid"] = t.pid;
@@ -80,6 +105,7 @@ std::vector<std::string> json_lines(const CallReport& report) {
         j["cgroup"] = t.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.cgroup);
         j["exe"] = opt(t.exe);
         j["api_sock"] = opt(t.api_sock);
+        j["escalated"] = t.escalated;
         // Hostile bytes (invalid UTF-8 in a path) must not abort the dump.
         lines.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
@@ -94,12 +120,16 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
                                     exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
         return lines;
     }
+    if (report.list) {
+        lines.push_back({Outcome::Delivered, fmt::format("{} list=1 accepted={}", who, report.targets.size())});
+        return lines;
+    }
     for (const auto& t : report.targets) {
         std::string_view match = t.match == Match::None ? "none" : match_name(t.match);
-        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} cgroup={} exe={} reason={}",
+        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} cgroup={} exe={} reason={}",
                                     who, t.pid, report.signal_name, outcome_name(report, t.outcome),
                                     exit_code(t.outcome), match, t.polkit.empty() ? "-" : t.polkit,
-                                    report.dry_run ? 1 : 0, audit_quote(t.cgroup),
+                                    report.dry_run ? 1 : 0, t.escalated ? 1 : 0, audit_quote(t.cgroup),
                                     audit_quote(t.exe.value_or("")), audit_quote(t.reason))});
     }
     return lines;

@@ -25,11 +25,14 @@ struct TargetReport {
     std::optional<std::string> exe;
     std::optional<std::string> api_sock;
     std::string polkit;                    // "yes", "no", "not-needed" (root caller), "" (not reached)
+    std::uint64_t start_time = 0;          // clock ticks after boot (/proc/<pid>/stat)
+    bool escalated = false;                // --kill-after sent KILL
 };
 
 struct CallReport {
     std::string signal_name = "TERM";
     bool dry_run = false;
+    bool list = false;  // --list: targets are the accepted processes
     uid_t caller_uid = 0;
     int caller_pid = 0;
     // A failure of the whole call (usage, signal, authorization, config):
@@ -47,7 +50,9 @@ struct CallReport {
 
 // Human lines for stderr (failures always; successes when verbose).
 [[nodiscard]] std::vector<std::string> human_lines(const CallReport& report, bool verbose);
-// One JSON object per target, one per line.
+// --list without --json: a header and one row per accepted process, for stdout.
+[[nodiscard]] std::vector<std::string> list_table(const CallReport& report);
+// One JSON object per target, one per line (with --list: per accepted process).
 [[nodiscard]] std::vector<std::string> json_lines(const CallReport& report);
 struct AuditLine {
     Outcome outcome;

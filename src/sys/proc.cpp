@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -91,6 +93,52 @@ bool same_cgroup_namespace_as_init(int proc_fd) {
     // absolute is the initial one.
     if (errno == EACCES || errno == EPERM) return ours.st_ino == kInitialCgroupNsInode;
     return false;
+}
+
+Result<std::vector<std::uint32_t>> list_pids(int proc_fd) {
+    int fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return system_error("cannot open /proc", errno);
+    DIR* dir = ::fdopendir(fd);  // owns fd from here on
+    if (dir == nullptr) {
+        int err = errno;
+        ::close(fd);
+        return system_error("fdopendir /proc", err);
+    }
+    std::vector<std::uint32_t> pids;
+    errno = 0;
+    while (const struct dirent* entry = ::readdir(dir)) {
+        // Only numeric names; threads are hidden from the listing.
+        auto pid = parse_pid_number(entry->d_name, kPidMaxLimit);
+        if (pid) pids.push_back(pid.value());
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) return system_error("cannot list /proc", err);
+    return pids;
+}
+
+std::vector<bool> wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline) {
+    std::vector<bool> exited(pidfds.size(), false);
+    std::vector<pollfd> fds(pidfds.size());
+    for (std::size_t i = 0; i < pidfds.size(); ++i) fds[i] = pollfd{pidfds[i], POLLIN, 0};
+    std::size_t remaining = pidfds.size();
+    while (remaining > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        int timeout = static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, left.count()));
+        // A pidfd becomes readable when its process exits: no polling of /proc.
+        int n = ::poll(fds.data(), fds.size(), timeout);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // deadline (or poll failure: report what we know)
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+                exited[i] = true;
+                fds[i].fd = -1;  // poll ignores negative fds
+                --remaining;
+            }
+        }
+        if (timeout == 0) break;
+    }
+    return exited;
 }
 
 Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {

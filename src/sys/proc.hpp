@@ -4,6 +4,7 @@
 // size-capped.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,14 @@ namespace banger {
 // Whether our cgroup namespace is PID 1's (false when unknown: fail closed).
 [[nodiscard]] bool same_cgroup_namespace_as_init(int proc_fd);
 
+// Every numeric entry of /proc (processes, not threads), in directory order.
+[[nodiscard]] Result<std::vector<std::uint32_t>> list_pids(int proc_fd);
+
+// Waits until each pidfd reports its process has exited, or the deadline
+// passes; one deadline for all. exited[i] tells about pidfds[i].
+[[nodiscard]] std::vector<bool> wait_for_exits(const std::vector<int>& pidfds,
+                                               std::chrono::steady_clock::time_point deadline);
+
 class PinnedProcess {
 public:
     // pidfd_open(pid) first, then /proc/<pid>; then checks the pidfd is still
@@ -34,6 +43,7 @@ public:
     [[nodiscard]] static Result<PinnedProcess> pin(int proc_fd, Pid pid);
 
     [[nodiscard]] Pid pid() const noexcept { return pid_; }
+    [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
 
     // A whole file below /proc/<pid>, at most `cap` bytes (more: NotManaged,
     // because an oversized fact is never trusted).

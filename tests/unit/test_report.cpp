@@ -12,9 +12,9 @@ CallReport two_targets() {
     r.signal_name = "KILL";
     r.caller_uid = 1000;
     r.caller_pid = 77;
-    r.targets.push_back(TargetReport{10, Outcome::Delivered, Match::Cgroup, "ok", "/s/vm", "/usr/bin/firecracker", {}, "yes"});
-    r.targets.push_back(TargetReport{11, Outcome::NotManaged, Match::None, "cgroup /u is not within /s", "/u", {}, {}, ""});
-    r.targets.push_back(TargetReport{12, Outcome::NoSuchProcess, Match::None, "gone", "", {}, {}, ""});
+    r.targets.push_back(TargetReport{10, Outcome::Delivered, Match::Cgroup, "ok", "/s/vm", "/usr/bin/firecracker", {}, "yes", 0, false});
+    r.targets.push_back(TargetReport{11, Outcome::NotManaged, Match::None, "cgroup /u is not within /s", "/u", {}, {}, "", 0, false});
+    r.targets.push_back(TargetReport{12, Outcome::NoSuchProcess, Match::None, "gone", "", {}, {}, "", 0, false});
     return r;
 }
 }  // namespace
@@ -59,7 +59,7 @@ TEST_CASE("report: dry run says would-deliver") {
 
 TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     CallReport r;
-    r.targets.push_back(TargetReport{10, Outcome::NotManaged, Match::None, "cgroup /a\nb\xff is bad", "/a\nb\xff", {}, {}, ""});
+    r.targets.push_back(TargetReport{10, Outcome::NotManaged, Match::None, "cgroup /a\nb\xff is bad", "/a\nb\xff", {}, {}, "", 0, false});
     auto human = human_lines(r, false);
     REQUIRE(human.size() == 1);
     CHECK(human[0].find('\n') == std::string::npos);
