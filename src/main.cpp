@@ -16,6 +16,7 @@
 #include "policy/signal_name.hpp"
 #include "report.hpp"
 #include "sys/audit.hpp"
+#include "sys/doctor.hpp"
 #include "sys/elevate.hpp"
 #include "sys/hardening.hpp"
 
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
                                           "after delivery, wait up to SECONDS, then send KILL to targets still "
                                           "running and wait briefly for them to go")
                                ->type_name("SECONDS");
+    bool doctor = false;
+    app.add_flag("--doctor", doctor,
+                 "check the installation (binary, polkit policy and rules, group, authorization, config, cgroups, "
+                 "pidfd); run it unprivileged; exit 0 if nothing fails, else 8");
     app.add_flag("--list", request.list,
                  "list every process banger-signal would accept (pid, match, exe, cgroup, api socket, start time)");
     app.footer(fmt::format("Exit codes:\n{}\nSee banger-signal(8) for the acceptance rules and files.",
@@ -107,6 +112,13 @@ int main(int argc, char** argv) {
     if (config_opt->count() > 0) request.config_path = config_arg;
     if (wait_opt->count() > 0) request.wait_arg = wait_arg;
     if (kill_after_opt->count() > 0) request.kill_after_arg = kill_after_arg;
+
+    if (doctor) {
+        if (argc != 2) return usage_error("--doctor takes no other options");
+        const auto lines = banger::run_doctor();
+        for (const auto& line : lines) std::printf("%s\n", banger::format_doctor_line(line).c_str());
+        return banger::any_failed(lines) ? banger::exit_code(banger::Outcome::ConfigError) : 0;
+    }
 
     // Not root: check the arguments here, then let polkit decide through
     // pkexec. (--config is never elevated: the privileged run would refuse it.)

@@ -27,7 +27,7 @@ Failure denied(std::string reason) { return Failure{Outcome::NotAuthorized, std:
 
 }  // namespace
 
-Status check_polkit(const PolkitQuery& query) {
+Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
     GError* raw_error = nullptr;
     GRef<PolkitAuthority> authority(polkit_authority_get_sync(nullptr, &raw_error));
     GErrorPtr error(raw_error);
@@ -53,12 +53,22 @@ Status check_polkit(const PolkitQuery& query) {
         return denied(fmt::format("polkit could not check {} ({}); is org.banger.signal.policy installed?",
                                   query.action_id, error ? error->message : "unknown error"));
     }
-    if (polkit_authorization_result_get_is_authorized(result.get()) == FALSE) {
-        bool challenge = polkit_authorization_result_get_is_challenge(result.get()) != FALSE;
-        return denied(fmt::format("polkit denied {} for uid {}{}", query.action_id, query.subject_uid,
-                                  challenge ? " (it would need authentication, which is not possible here)" : ""));
+    if (polkit_authorization_result_get_is_authorized(result.get()) != FALSE) return PolkitAnswer::Yes;
+    if (polkit_authorization_result_get_is_challenge(result.get()) != FALSE) return PolkitAnswer::Challenge;
+    return PolkitAnswer::No;
+}
+
+Status check_polkit(const PolkitQuery& query) {
+    auto answer = ask_polkit(query);
+    if (!answer) return std::move(answer).failure();
+    switch (answer.value()) {
+        case PolkitAnswer::Yes: return Done{};
+        case PolkitAnswer::Challenge:
+            return denied(fmt::format("polkit denied {} for uid {} (it would need authentication, which is not "
+                                      "possible here)", query.action_id, query.subject_uid));
+        case PolkitAnswer::No: break;
     }
-    return Done{};
+    return denied(fmt::format("polkit denied {} for uid {}", query.action_id, query.subject_uid));
 }
 
 }  // namespace banger

@@ -18,6 +18,12 @@ struct PolkitQuery {
     std::vector<std::pair<std::string, std::string>> details;
 };
 
+enum class PolkitAnswer { Yes, Challenge, No };
+
+// Asks polkitd without interaction. Failure (NotAuthorized) only when polkitd
+// cannot be asked: unreachable, or the action is not registered.
+[[nodiscard]] Result<PolkitAnswer> ask_polkit(const PolkitQuery& query);
+
 // Asks polkitd without interaction: YES is Done; NO or a challenge (which we
 // cannot answer) is NotAuthorized; polkitd unreachable or the action not
 // registered is NotAuthorized too, with a reason that says what is missing.

@@ -1,0 +1,219 @@
+#include "sys/doctor.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "build_config.hpp"
+#include "policy/authorization.hpp"
+#include "sys/config_file.hpp"
+#include "sys/polkit.hpp"
+#include "sys/proc.hpp"
+
+namespace banger {
+
+namespace {
+
+std::optional<std::string> slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+DoctorLine ok(std::string check, std::string detail) { return {Level::Ok, std::move(check), std::move(detail), ""}; }
+DoctorLine warn(std::string check, std::string detail, std::string fix) {
+    return {Level::Warn, std::move(check), std::move(detail), std::move(fix)};
+}
+DoctorLine fail(std::string check, std::string detail, std::string fix) {
+    return {Level::Fail, std::move(check), std::move(detail), std::move(fix)};
+}
+
+DoctorLine check_binary() {
+    const std::string path = BANGER_INSTALLED_PATH;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return fail("binary", fmt::format("{} is missing", path), "install banger-signal (meson install)");
+    }
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return fail("binary", fmt::format("{} is not owned by root or is writable by others", path),
+                    fmt::format("chown root:root {0} && chmod 0755 {0}", path));
+    }
+    // polkit decides per call; a setuid bit would bypass it.
+    if ((st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+        return fail("binary", fmt::format("{} has a setuid/setgid bit", path), fmt::format("chmod ug-s {}", path));
+    }
+    return ok("binary", fmt::format("{} installed, owned by root", path));
+}
+
+DoctorLine check_pkexec() {
+    struct stat st {};
+    if (::stat("/usr/bin/pkexec", &st) != 0) return fail("pkexec", "/usr/bin/pkexec is missing", "apt install pkexec");
+    if (st.st_uid != 0 || (st.st_mode & S_ISUID) == 0) {
+        return fail("pkexec", "/usr/bin/pkexec is not setuid root", "reinstall pkexec (apt install --reinstall pkexec)");
+    }
+    return ok("pkexec", "/usr/bin/pkexec present and setuid root");
+}
+
+DoctorLine check_policy() {
+    const std::string path = std::string(BANGER_POLKIT_ACTIONS_DIR) + "/org.banger.signal.policy";
+    auto xml = slurp(path);
+    if (!xml) return fail("polkit policy", fmt::format("{} is missing", path), "install banger-signal (meson install)");
+    auto exec_path = policy_exec_path(*xml, kActionRun);
+    if (!exec_path || *exec_path != BANGER_INSTALLED_PATH) {
+        return fail("polkit policy",
+                    fmt::format("{} points exec.path at {} instead of {}", path, exec_path.value_or("nothing"),
+                                BANGER_INSTALLED_PATH),
+                    "reinstall from the same build (the policy and the binary must come from one meson install)");
+    }
+    for (std::string_view action : {kActionSend, kActionKill}) {
+        if (xml->find(fmt::format("<action id=\"{}\">", action)) == std::string::npos) {
+            return fail("polkit policy", fmt::format("{} lacks action {}", path, action), "reinstall banger-signal");
+        }
+    }
+    return ok("polkit policy", fmt::format("{} installed, exec.path {}", path, *exec_path));
+}
+
+DoctorLine check_rules() {
+    const std::string path = std::string(BANGER_POLKIT_RULES_DIR) + "/49-banger-signal.rules";
+    if (::access(path.c_str(), F_OK) != 0) {
+        return fail("polkit rules", fmt::format("{} is missing", path), "install banger-signal (meson install)");
+    }
+    return ok("polkit rules", fmt::format("{} installed", path));
+}
+
+DoctorLine check_group() {
+    const char* name = BANGER_PRIVILEGED_GROUP;
+    const struct group* gr = ::getgrnam(name);
+    if (gr == nullptr) {
+        return fail("group", fmt::format("group '{}' does not exist", name),
+                    fmt::format("systemd-sysusers, or: groupadd --system {}", name));
+    }
+    const gid_t gid = gr->gr_gid;
+    bool member = ::getgid() == gid || ::getegid() == gid;
+    int n = ::getgroups(0, nullptr);
+    if (n > 0) {
+        std::vector<gid_t> groups(static_cast<std::size_t>(n));
+        n = ::getgroups(n, groups.data());
+        for (int i = 0; i < n; ++i) member = member || groups[static_cast<std::size_t>(i)] == gid;
+    }
+    if (!member) {
+        return warn("group", fmt::format("group '{}' exists; you (uid {}) are not in it", name, ::getuid()),
+                    fmt::format("usermod -aG {} USER (then log in again); bangerd's user must be a member", name));
+    }
+    return ok("group", fmt::format("group '{}' exists and you are a member", name));
+}
+
+DoctorLine check_authorization() {
+    auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), std::string(kActionRun), {}});
+    if (!answer) return fail("authorization", answer.failure().reason, "start polkitd and install the policy");
+    switch (answer.value()) {
+        case PolkitAnswer::Yes: return ok("authorization", fmt::format("polkit allows {} for you without a prompt", kActionRun));
+        case PolkitAnswer::Challenge:
+            return warn("authorization", fmt::format("polkit allows {} for you only after authentication", kActionRun),
+                        fmt::format("fine for an admin at a terminal; for bangerd, join group '{}'", BANGER_PRIVILEGED_GROUP));
+        case PolkitAnswer::No: break;
+    }
+    return fail("authorization", fmt::format("polkit does not allow {} for you", kActionRun),
+                fmt::format("join group '{}', or check the rules in /etc/polkit-1/rules.d", BANGER_PRIVILEGED_GROUP));
+}
+
+DoctorLine check_config(Config& config_out) {
+    const std::string path = BANGER_CONFIG_PATH;
+    bool present = ::access(path.c_str(), F_OK) == 0;
+    auto config = load_config_file(path, false);
+    if (!config) {
+        return fail("config", config.failure().reason,
+                    fmt::format("chown root:root {0} && chmod 0644 {0}, and use absolute normalized paths", path));
+    }
+    config_out = config.value();
+    if (!present) {
+        return ok("config", fmt::format("{} not present; defaults: runtime_dir={} service_cgroup={}", path,
+                                        config_out.runtime_dir, config_out.service_cgroup));
+    }
+    return ok("config", fmt::format("{} owned by root, not writable by others; runtime_dir={} service_cgroup={}", path,
+                                    config_out.runtime_dir, config_out.service_cgroup));
+}
+
+std::vector<DoctorLine> check_cgroups(const Config& config) {
+    std::vector<DoctorLine> lines;
+    auto mountinfo = slurp("/proc/self/mountinfo");
+    CgroupMounts mounts = detect_cgroup_mounts(mountinfo.value_or(""));
+    switch (mounts.layout) {
+        case CgroupLayout::Unified:
+        case CgroupLayout::Hybrid:
+            lines.push_back(ok("cgroup layout", fmt::format("{}; cgroup2 at {}", layout_name(mounts.layout), mounts.unified)));
+            break;
+        case CgroupLayout::Legacy:
+            if (mounts.named_systemd.empty()) {
+                lines.push_back(fail("cgroup layout", "cgroup v1 without a name=systemd hierarchy",
+                                     "boot with systemd.unified_cgroup_hierarchy=1"));
+                return lines;
+            }
+            lines.push_back(warn("cgroup layout", "cgroup v1 only (name=systemd used)", "prefer cgroup v2"));
+            break;
+        case CgroupLayout::None:
+            lines.push_back(fail("cgroup layout", "no cgroup filesystem mounted", "mount cgroup2 on /sys/fs/cgroup"));
+            return lines;
+    }
+    struct stat st {};
+    const std::string in_unified = mounts.unified + config.service_cgroup;
+    const std::string in_systemd = mounts.named_systemd + config.service_cgroup;
+    if ((!mounts.unified.empty() && ::stat(in_unified.c_str(), &st) == 0) ||
+        (!mounts.named_systemd.empty() && ::stat(in_systemd.c_str(), &st) == 0)) {
+        lines.push_back(ok("service cgroup", fmt::format("{} exists", config.service_cgroup)));
+    } else {
+        lines.push_back(warn("service cgroup", fmt::format("{} does not exist (yet)", config.service_cgroup),
+                             "start bangerd-root.service, or fix service_cgroup in the config"));
+    }
+    return lines;
+}
+
+DoctorLine check_pidfd() {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0U));
+    if (fd < 0) {
+        return fail("pidfd", fmt::format("pidfd_open fails: {}", std::strerror(errno)), "run Linux 5.3 or newer");
+    }
+    ::close(fd);
+    return ok("pidfd", "pidfd_open works");
+}
+
+DoctorLine check_namespace() {
+    auto proc = open_proc_root();
+    if (!proc) return fail("cgroup namespace", proc.failure().reason, "mount procfs on /proc");
+    if (!same_cgroup_namespace_as_init(proc.value().get())) {
+        return fail("cgroup namespace", "this process is not in the host's cgroup namespace",
+                    "run banger-signal on the host, not inside a container with its own cgroup namespace");
+    }
+    return ok("cgroup namespace", "same as the host's");
+}
+
+}  // namespace
+
+std::vector<DoctorLine> run_doctor() {
+    std::vector<DoctorLine> lines;
+    lines.push_back(check_binary());
+    lines.push_back(check_pkexec());
+    lines.push_back(check_policy());
+    lines.push_back(check_rules());
+    lines.push_back(check_group());
+    lines.push_back(check_authorization());
+    Config config;
+    lines.push_back(check_config(config));
+    for (auto& line : check_cgroups(config)) lines.push_back(std::move(line));
+    lines.push_back(check_pidfd());
+    lines.push_back(check_namespace());
+    return lines;
+}
+
+}  // namespace banger

@@ -1,0 +1,50 @@
+#include <doctest/doctest.h>
+
+#include "fixture.hpp"
+#include "policy/doctor.hpp"
+
+using namespace banger;
+
+TEST_CASE("doctor: cgroup layout from mountinfo") {
+    auto hybrid = detect_cgroup_mounts(fixture("mountinfo-hybrid.txt"));
+    CHECK(hybrid.layout == CgroupLayout::Hybrid);
+    CHECK(hybrid.unified == "/sys/fs/cgroup/unified");
+    CHECK(hybrid.named_systemd == "/sys/fs/cgroup/systemd");
+
+    auto unified = detect_cgroup_mounts(fixture("mountinfo-unified.txt"));
+    CHECK(unified.layout == CgroupLayout::Unified);
+    CHECK(unified.unified == "/sys/fs/cgroup");
+
+    auto legacy = detect_cgroup_mounts(fixture("mountinfo-legacy.txt"));
+    CHECK(legacy.layout == CgroupLayout::Legacy);
+    CHECK(legacy.unified.empty());
+    CHECK(legacy.named_systemd == "/sys/fs/cgroup/systemd");
+
+    CHECK(detect_cgroup_mounts(fixture("mountinfo-escaped.txt")).unified == "/mnt/my cgroups");
+    CHECK(detect_cgroup_mounts("").layout == CgroupLayout::None);
+    CHECK(detect_cgroup_mounts("garbage line\n- - -\n").layout == CgroupLayout::None);
+}
+
+TEST_CASE("doctor: exec.path of the gate action") {
+    const std::string xml = R"(<policyconfig>
+  <action id="org.banger.signal.send"><annotate key="org.freedesktop.policykit.exec.path">/wrong</annotate></action>
+  <action id="org.banger.signal.run">
+    <defaults><allow_any>no</allow_any></defaults>
+    <annotate key="org.freedesktop.policykit.exec.path">/usr/local/bin/banger-signal</annotate>
+  </action>
+</policyconfig>)";
+    CHECK(policy_exec_path(xml, "org.banger.signal.run") == "/usr/local/bin/banger-signal");
+    CHECK(policy_exec_path(xml, "org.banger.signal.send") == "/wrong");
+    CHECK_FALSE(policy_exec_path(xml, "org.banger.signal.kill").has_value());
+    CHECK_FALSE(policy_exec_path("<action id=\"org.banger.signal.run\"></action>", "org.banger.signal.run").has_value());
+}
+
+TEST_CASE("doctor: lines and verdict") {
+    std::vector<DoctorLine> lines{{Level::Ok, "a", "fine", ""}, {Level::Warn, "b", "meh", "do x"}};
+    CHECK_FALSE(any_failed(lines));
+    CHECK(format_doctor_line(lines[0]) == "OK    a: fine");
+    CHECK(format_doctor_line(lines[1]) == "WARN  b: meh\n      fix: do x");
+    lines.push_back({Level::Fail, "c", "broken", "fix it"});
+    CHECK(any_failed(lines));
+    CHECK(format_doctor_line(lines[2]).rfind("FAIL  c: broken", 0) == 0);
+}
