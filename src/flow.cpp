@@ -338,7 +338,11 @@ CallReport check_arguments(const Request& request) {
     auto proc = open_proc_root();
     const std::uint32_t pid_max = proc ? read_pid_max(proc.value().get()) : kPidMaxLimit;
     auto args = parse_arguments(request, pid_max);
-    if (!args) return fail_call(std::move(report), std::move(args).failure(), request.pid_args, pid_max);
+    if (!args) {
+        // A refused signal is reported as the caller wrote it.
+        if (request.signal_arg) report.signal_name = *request.signal_arg;
+        return fail_call(std::move(report), std::move(args).failure(), request.pid_args, pid_max);
+    }
     report.signal_name = std::string(args.value().signal.name());
     return report;
 }
@@ -361,7 +365,10 @@ CallReport run(const Request& request) {
     const std::uint32_t pid_max = read_pid_max(proc_fd);
 
     auto parsed = parse_arguments(request, pid_max);
-    if (!parsed) return fail_call(std::move(report), std::move(parsed).failure(), request.pid_args, pid_max);
+    if (!parsed) {
+        if (request.signal_arg) report.signal_name = *request.signal_arg;
+        return fail_call(std::move(report), std::move(parsed).failure(), request.pid_args, pid_max);
+    }
     const Arguments args = std::move(parsed).value();
     report.signal_name = std::string(args.signal.name());
 

@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""The man page must match the binary, and render without a single warning.
+
+  check_man.py --check drift  --binary BANGER_SIGNAL --page man/banger-signal.8
+  check_man.py --check render --page man/banger-signal.8 [--groff GROFF] [--man MAN]
+
+drift:  every exit code of `banger-signal --help` has an entry in EXIT STATUS whose text
+        starts with the same meaning (followed by nothing or by " \\(em ..."), and the
+        page lists no code the binary lacks; the note lines under the table appear in
+        EXIT STATUS too. The OPTIONS tags name exactly the options of --help, with the
+        same value names; the page mentions no other long option of banger-signal
+        anywhere (so --wait etc. cannot be documented before the binary has them); the
+        --signal entry names every allowed signal and the default. Then the checker
+        mutates copies of the page and makes sure it notices each drift.
+render: `groff -man -ww -z PAGE` (and the same for a terminal) prints nothing and
+        succeeds; the terminal rendering fits 80 columns; if man(1) is given, `man -l`
+        with MANWIDTH=80 is silent on stderr. Without groff: exit 77 (skipped).
+
+Only the Python standard library is used. Exit 0 = pass, 1 = fail, 77 = skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+SKIP = 77
+
+# Long options that the page may mention although banger-signal does not have them:
+# they belong to other programs (Firecracker's api socket flag).
+FOREIGN_LONG_OPTIONS = {'--api-sock'}
+
+LONG_OPT = re.compile(r'(?<![\w-])--[A-Za-z0-9][A-Za-z0-9-]*')
+SHORT_OPT = re.compile(r'(?<![\w-])-[A-Za-z0-9](?![\w-])')
+METAVAR = re.compile(r'^[A-Z][A-Z0-9_]*$')
+
+
+# ---------------------------------------------------------------- roff to text
+
+SPECIAL_CHARS = {'em': '\u2014', 'en': '\u2013', 'lq': '\u201c', 'rq': '\u201d', 'dq': '"',
+                 'aq': "'", 'bu': '\u2022'}
+SIMPLE_ESCAPES = {'-': '-', 'e': '\\', '\\': '\\', ' ': ' ', '&': '', '|': '', ':': '', '%': ''}
+ESCAPE = re.compile(r'\\(?:f(?:\[[^]]*\]|\(..|.)|\((..)|\[([^]]*)\]|(.))')
+FONT_MACROS = {'B', 'I', 'SM', 'SB'}
+ALTERNATING_MACROS = {'BR', 'RB', 'IR', 'RI', 'BI', 'IB'}
+
+
+def unescape(text: str) -> str:
+    """Roff escapes to plain text, in one left-to-right pass."""
+    def one(m: re.Match[str]) -> str:
+        special = m.group(1) or m.group(2)
+        if special is not None:
+            if special in SPECIAL_CHARS:
+                return SPECIAL_CHARS[special]
+        elif m.group(3) is None:
+            return ''  # a font change
+        elif m.group(3) in SIMPLE_ESCAPES:
+            return SIMPLE_ESCAPES[m.group(3)]
+        # An escape this checker does not know: better to fail than to compare garbage.
+        raise ValueError(f'unknown roff escape {m.group(0)!r} in {text!r}')
+    return ESCAPE.sub(one, text)
+
+
+def macro_args(rest: str) -> list[str]:
+    """Arguments of a macro line, with roff's double-quote rules."""
+    args: list[str] = []
+    i = 0
+    while i < len(rest):
+        if rest[i] == ' ':
+            i += 1
+            continue
+        if rest[i] == '"':
+            i += 1
+            arg = ''
+            while i < len(rest):
+                if rest.startswith('""', i):
+                    arg += '"'
+                    i += 2
+                elif rest[i] == '"':
+                    i += 1
+                    break
+                else:
+                    arg += rest[i]
+                    i += 1
+            args.append(arg)
+        else:
+            j = i
+            while j < len(rest) and not (rest[j] == ' ' and rest[j - 1] != '\\'):
+                j += 1
+            args.append(rest[i:j])
+            i = j
+    return args
+
+
+@dataclass
+class Block:
+    """A .TP entry (tag + body) or a plain paragraph (tag None)."""
+    tag: str | None
+    body: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return ' '.join(' '.join(self.body).split())
+
+
+@dataclass
+class Section:
+    name: str
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return ' '.join(b.text for b in self.blocks)
+
+    def entries(self) -> list[Block]:
+        return [b for b in self.blocks if b.tag is not None]
+
+
+BREAKING = {'PP', 'P', 'LP', 'IP', 'TP', 'SS', 'SH', 'RS', 'RE', 'EX', 'EE', 'HP'}
+
+
+def parse_page(source: str) -> dict[str, Section]:
+    """Sections by name (.SH), each a list of blocks of de-roffed text lines."""
+    sections: dict[str, Section] = {}
+    section: Section | None = None
+    block: Block | None = None
+    want_tag = False
+    lines = source.split('\n')
+    # Join escaped newlines first.
+    joined: list[str] = []
+    for line in lines:
+        if joined and joined[-1].endswith('\\') and not joined[-1].endswith('\\\\'):
+            joined[-1] = joined[-1][:-1] + line
+        else:
+            joined.append(line)
+    for line in joined:
+        if line.startswith('.\\"') or line.startswith("'\\\"") or line in ('.', ''):
+            continue
+        text: str | None
+        if line.startswith('.'):
+            name, _, rest = line[1:].strip().partition(' ')
+            if name == 'SH':
+                title = unescape(' '.join(macro_args(rest)))
+                section = sections.setdefault(title, Section(title))
+                block = None
+                continue
+            if name in BREAKING:
+                if section is not None:
+                    block = Block(None)
+                    section.blocks.append(block)
+                    want_tag = name == 'TP'
+                continue
+            if name in FONT_MACROS:
+                text = unescape(' '.join(macro_args(rest)))
+            elif name in ALTERNATING_MACROS:
+                text = unescape(''.join(macro_args(rest)))
+            else:
+                continue  # .br .ad .na .nh .nr .TH ...: no text
+        else:
+            text = unescape(line)
+        if section is None:
+            continue
+        if block is None:
+            block = Block(None)
+            section.blocks.append(block)
+        if want_tag:
+            block.tag = ' '.join(text.split())
+            want_tag = False
+        else:
+            block.body.append(text)
+    return sections
+
+
+# ---------------------------------------------------------------- --help
+
+@dataclass
+class HelpFacts:
+    codes: dict[int, str]
+    notes: list[str]                 # lines under the exit-code table
+    options: dict[str, str | None]   # option -> value name (or None)
+    signals: list[str]
+    default_signal: str
+
+
+def parse_help(text: str) -> HelpFacts:
+    lines = text.split('\n')
+    try:
+        opt_start = lines.index('Options:') + 1
+        code_start = lines.index('Exit codes:') + 1
+    except ValueError as e:
+        raise SystemExit(f'FAIL: --help lacks an "Options:" or "Exit codes:" section ({e})')
+
+    options: dict[str, str | None] = {}
+    for line in lines[opt_start:]:
+        if not line.strip():
+            break
+        m = re.match(r'^ {2}(\S.*?)(?: {2,}\S.*)?$', line)
+        if not m:
+            continue  # a wrapped description
+        column = m.group(1)
+        words = column.replace(',', ' ').split()
+        names = [w for w in words if LONG_OPT.fullmatch(w) or SHORT_OPT.fullmatch(w)]
+        metavars = [w for w in words if METAVAR.match(w)]
+        for n in names:
+            options[n] = metavars[0] if metavars else None
+
+    codes: dict[int, str] = {}
+    notes: list[str] = []
+    for line in lines[code_start:]:
+        if not line.strip():
+            break
+        m = re.match(r'^\s*(\d+)\s+(\S.*)$', line)
+        if m and not notes:
+            code = int(m.group(1))
+            if code in codes:
+                raise SystemExit(f'FAIL: --help lists exit code {code} twice')
+            codes[code] = ' '.join(m.group(2).split())
+        else:
+            notes.append(' '.join(line.split()))
+
+    m = re.search(r'\(default ([A-Z0-9]+)\): ([A-Z0-9]+(?:, [A-Z0-9]+)*);', text)
+    if not m:
+        raise SystemExit('FAIL: cannot find "(default X): A, B, ...;" in the --signal help; '
+                         'update tests/man/check_man.py if the help text changed on purpose')
+    return HelpFacts(codes, notes, options, m.group(2).split(', '), m.group(1))
+
+
+# ---------------------------------------------------------------- drift
+
+def drift_problems(page_source: str, facts: HelpFacts) -> list[str]:
+    problems: list[str] = []
+    try:
+        sections = parse_page(page_source)
+    except ValueError as e:
+        return [str(e)]
+    for required in ('NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'EXIT STATUS', 'FILES'):
+        if required not in sections:
+            problems.append(f'the page has no {required} section')
+    if problems:
+        return problems
+
+    # Exit codes, both ways.
+    exit_sec = sections['EXIT STATUS']
+    page_codes: dict[int, str] = {}
+    for entry in exit_sec.entries():
+        if entry.tag is not None and re.fullmatch(r'\d+', entry.tag):
+            code = int(entry.tag)
+            if code in page_codes:
+                problems.append(f'EXIT STATUS documents code {code} twice')
+            page_codes[code] = entry.text
+    for code, meaning in facts.codes.items():
+        if code not in page_codes:
+            problems.append(f'exit code {code} ("{meaning}") is missing from EXIT STATUS')
+            continue
+        body = page_codes[code]
+        if body != meaning and not body.startswith(meaning + ' \u2014 '):
+            problems.append(f'exit code {code}: --help says "{meaning}", the page says "{body}" '
+                            '(the page must repeat the meaning verbatim, optionally followed '
+                            'by " \\(em " and more)')
+    for code in page_codes:
+        if code not in facts.codes:
+            problems.append(f'EXIT STATUS documents code {code}, which --help does not list')
+    for note in facts.notes:
+        if note not in exit_sec.text:
+            problems.append(f'EXIT STATUS lacks the --help note "{note}"')
+
+    # Options, both ways, with their value names.
+    page_options: dict[str, str] = {}
+    for entry in sections['OPTIONS'].entries():
+        tag = entry.tag or ''
+        for name in LONG_OPT.findall(tag) + SHORT_OPT.findall(tag):
+            page_options[name] = tag
+    for name, metavar in facts.options.items():
+        if name not in page_options:
+            problems.append(f'option {name} (in --help) has no entry in OPTIONS')
+        elif metavar and metavar not in page_options[name].split():
+            problems.append(f'option {name}: --help calls its value {metavar}, '
+                            f'the OPTIONS tag is "{page_options[name]}"')
+    for name in page_options:
+        if name not in facts.options:
+            problems.append(f'OPTIONS documents {name}, which --help does not list')
+
+    # No long option of ours anywhere in the page that the binary lacks.
+    everywhere = ' '.join(s.text + ' ' + ' '.join(b.tag or '' for b in s.blocks)
+                          for s in sections.values())
+    for name in sorted(set(LONG_OPT.findall(everywhere))):
+        base = name.split('=')[0]
+        if base not in facts.options and base not in FOREIGN_LONG_OPTIONS:
+            problems.append(f'the page mentions {name}, which --help does not list')
+
+    # Signal names.
+    signal_entry = next((e for e in sections['OPTIONS'].entries()
+                         if '--signal' in LONG_OPT.findall(e.tag or '')), None)
+    if signal_entry is not None:
+        words = set(re.findall(r'[A-Za-z0-9+]+', signal_entry.text))
+        for sig in facts.signals:
+            if sig not in words:
+                problems.append(f'the --signal entry does not name the allowed signal {sig}')
+        if not re.search(rf'default\b[^.]*\b{facts.default_signal}\b', signal_entry.text):
+            problems.append(f'the --signal entry does not give the default {facts.default_signal}')
+    return problems
+
+
+def mutations(source: str, facts: HelpFacts) -> list[tuple[str, str]]:
+    """Copies of the page that drifted; the checker must reject every one."""
+    out: list[tuple[str, str]] = []
+
+    def replace_once(what: str, old: str, new: str) -> None:
+        if old not in source:
+            raise SystemExit(f'FAIL: self-test cannot build mutation "{what}": {old!r} not in page')
+        out.append((what, source.replace(old, new, 1)))
+
+    code, meaning = max(facts.codes.items())
+    first_word = meaning.split()[0]
+    replace_once(f'exit code {code} meaning changed', f'.B {code}\n{first_word}',
+                 f'.B {code}\nformerly {first_word}')
+    replace_once(f'exit code {code} entry dropped', f'.TP\n.B {code}\n', '.TP\n.B 99\n')
+    replace_once('extra exit code', '.SH EXIT STATUS\n', '.SH EXIT STATUS\n.TP\n.B 1\nfailure\n')
+    replace_once('option entry dropped', '.TP\n.B \\-\\-verbose\n', '.TP\n.B \\-\\-verbose\\-x\n')
+    bogus = next(n for n in ('--frobnicate', '--frobnicate-more') if n not in facts.options)
+    replace_once('option the binary lacks', '.SH EXIT STATUS\n',
+                 f'.TP\n.BI {bogus.replace("-", chr(92) + "-")} " SECONDS"\nwait.\n.SH EXIT STATUS\n')
+    replace_once('option the binary lacks, in prose', '.SH FILES\n',
+                 f'.SH FILES\nSee {bogus.replace("-", chr(92) + "-")}.\n')
+    replace_once('value name changed', '.BI \\-\\-pid " PID"\n', '.BI \\-\\-pid " N"\n')
+    replace_once('a signal dropped', '.BR USR2\nand', '.BR USR3\nand')
+    replace_once('note dropped', 'With several pids:', 'With many pids:')
+    return out
+
+
+def check_drift(binary: str, page: str) -> int:
+    result = subprocess.run([binary, '--help'], capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        print(f'FAIL: {binary} --help exited {result.returncode}\n{result.stderr}')
+        return 1
+    facts = parse_help(result.stdout)
+    if len(facts.codes) < 2 or 0 not in facts.codes or len(facts.options) < 2:
+        print(f'FAIL: --help parsed to too little (codes {facts.codes}, options {facts.options}); '
+              'has its format changed?')
+        return 1
+    with open(page, encoding='utf-8') as f:
+        source = f.read()
+
+    problems = drift_problems(source, facts)
+    if problems:
+        print(f'FAIL: {page} has drifted from `{os.path.basename(binary)} --help`:')
+        for p in problems:
+            print(f'  - {p}')
+        return 1
+    print(f'ok: {len(facts.codes)} exit codes, {len(facts.options)} options '
+          f'({", ".join(sorted(facts.options))}) and {len(facts.signals)} signals match')
+
+    blind = [what for what, text in mutations(source, facts) if not drift_problems(text, facts)]
+    if blind:
+        print('FAIL: the checker did not notice these drifts (self-test): ' + '; '.join(blind))
+        return 1
+    print('ok: self-test, every mutated copy of the page was rejected')
+    return 0
+
+
+# ---------------------------------------------------------------- render
+
+ANSI = re.compile(r'\x1b\[[0-9;]*m')
+OVERSTRIKE = re.compile(r'.\x08')
+
+
+def check_render(page: str, groff: str | None, man: str | None) -> int:
+    if not groff:
+        print('SKIP: groff not found (install groff-base); the page was not rendered')
+        return SKIP
+    env = dict(os.environ, LC_ALL='C.UTF-8')
+    failures: list[str] = []
+    runs = [
+        ('groff -man -ww -z', [groff, '-man', '-ww', '-z', page]),
+        ('groff -man -ww -z -Tutf8', [groff, '-man', '-ww', '-z', '-Tutf8', page]),
+    ]
+    for label, cmd in runs:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode != 0 or r.stdout or r.stderr:
+            failures.append(f'{label} (exit {r.returncode}):\n{r.stdout}{r.stderr}')
+
+    # Width: what a terminal of 80 columns shows (man-db uses LL = MANWIDTH - 2).
+    r = subprocess.run([groff, '-man', '-ww', '-Tutf8', '-rLL=78n', page],
+                       capture_output=True, env=env, timeout=60)
+    rendered = OVERSTRIKE.sub('', ANSI.sub('', r.stdout.decode('utf-8', 'replace')))
+    if r.returncode != 0 or r.stderr:
+        failures.append(f'groff -Tutf8 -rLL=78n (exit {r.returncode}):\n'
+                        + r.stderr.decode('utf-8', 'replace'))
+    wide = [ln for ln in rendered.split('\n') if len(ln) > 80]
+    if wide:
+        failures.append('lines wider than 80 columns:\n' + '\n'.join(wide))
+    if len(rendered.split('\n')) < 50:
+        failures.append('the rendered page is implausibly short')
+
+    if man:
+        menv = dict(env, MANWIDTH='80', MANROFFOPT='-ww', MAN_DISABLE_SECCOMP='1', PAGER='cat',
+                    MANPAGER='cat')
+        r = subprocess.run([man, '-l', page], capture_output=True, env=menv, timeout=60)
+        if r.returncode != 0 or r.stderr:
+            failures.append(f'man -l (exit {r.returncode}):\n' + r.stderr.decode('utf-8', 'replace'))
+
+    if failures:
+        print(f'FAIL: {page} does not render cleanly:')
+        for f in failures:
+            print('  - ' + f.rstrip().replace('\n', '\n    '))
+        return 1
+    print(f'ok: {page} renders without warnings' + (' (groff and man -l)' if man else ' (groff)'))
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--check', choices=['drift', 'render'], required=True)
+    ap.add_argument('--page', required=True)
+    ap.add_argument('--binary')
+    ap.add_argument('--groff', default='')
+    ap.add_argument('--man', default='')
+    args = ap.parse_args()
+    if args.check == 'drift':
+        if not args.binary:
+            ap.error('--check drift needs --binary')
+        return check_drift(args.binary, args.page)
+    return check_render(args.page, args.groff or None, args.man or None)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
