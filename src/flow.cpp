@@ -20,6 +20,7 @@
 #include "sys/config_file.hpp"
 #include "sys/polkit.hpp"
 #include "sys/proc.hpp"
+#include "sys/test_hooks.hpp"
 
 namespace banger {
 
@@ -164,9 +165,11 @@ std::optional<PinnedProcess> handle_target(const Context& ctx, TargetReport& rep
         return std::nullopt;
     }
     PinnedProcess pinned = std::move(pinned_or).value();
+    test_pause("pinned");
 
     if (!accept_target(ctx, pinned, report)) return std::nullopt;
     if (!authorize_target(ctx, report)) return std::nullopt;
+    test_pause("judged");
 
     // 6. Still the process we judged? (The pidfd makes the send atomic; this
     //    turns a process that exited during the checks into a clear answer.)
