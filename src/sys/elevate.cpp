@@ -15,6 +15,7 @@
 #include "build_config.hpp"
 #include "policy/authorization.hpp"
 #include "policy/outcome.hpp"
+#include "sys/audit.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not declared by <unistd.h> in C++
 
@@ -62,7 +63,15 @@ int elevate_through_pkexec(int argc, char** argv) {
         return fail(Outcome::SystemError, std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
     }
     ElevatedExit mapped = map_pkexec_exit(WEXITSTATUS(status));
-    if (!mapped.message.empty()) std::fprintf(stderr, "banger-signal: %s\n", mapped.message.c_str());
+    if (!mapped.message.empty()) {
+        // The privileged run never happened, so it logged nothing: the
+        // refusal is recorded here, with who asked.
+        audit(Outcome::NotAuthorized,
+              "caller_uid=" + std::to_string(::getuid()) + " caller_pid=" + std::to_string(::getpid()) +
+                  " outcome=not-authorized code=" + std::to_string(mapped.code) + " elevation=pkexec pkexec_exit=" +
+                  std::to_string(WEXITSTATUS(status)) + " reason=\"" + mapped.message + "\"");
+        std::fprintf(stderr, "banger-signal: %s\n", mapped.message.c_str());
+    }
     return mapped.code;
 }
 

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""End-to-end: the installed banger-signal under the real pkexec, polkitd and system bus.
+
+Run by `meson test` (suite e2e) as root; exits 77 (skipped) when not root or when mount
+namespaces are unavailable. Everything happens in the private world of sandbox.py:
+bsmember is in the privileged group, bsother is not, stand-in Firecracker VMs run in a real
+cgroup that /etc/banger/install.toml (inside the sandbox) names as bangerd's service cgroup.
+
+Environment: BANGER_E2E_BUILDDIR (required), BANGER_E2E_SOURCEDIR, BANGER_E2E_STANDIN,
+BANGER_E2E_IMPOSTOR.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.dont_write_bytecode = True   # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sandbox  # noqa: E402
+
+SB: sandbox.Sandbox  # set in main() before the tests run
+
+# The exit-code contract (issue 2); pkexec's own refusal is 127.
+DELIVERED, NOT_MANAGED, SIGNAL_REFUSED, PROTECTED, NOT_AUTHORIZED = 0, 4, 5, 6, 7
+PKEXEC_NOT_AUTHORIZED = 127
+
+DENY_KILL_RULE = '''\
+// e2e: an admin narrows the group: no SIGKILL for anyone in it.
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.banger.signal.kill" && subject.isInGroup("%s")) {
+        return polkit.Result.NO;
+    }
+});
+'''
+
+
+class E2ETestCase(unittest.TestCase):
+    maxDiff = None
+
+    def assertExit(self, result: sandbox.Result, code: int) -> None:
+        self.assertEqual(result.returncode, code, '\n' + result.describe())
+
+    def assertAudited(self, result: sandbox.Result, uid: int, pid: int | None = None) -> None:
+        """banger-signal sent a syslog line naming the caller's uid (and the target pid)."""
+        lines = [r.message for r in result.audit()]
+        wanted = re.compile(rf'\bcaller_uid={uid}(?!\d)')
+        hits = [ln for ln in lines if wanted.search(ln)]
+        if pid is not None:
+            hits = [ln for ln in hits if re.search(rf'(?<!\d){pid}(?!\d)', ln)]
+        self.assertTrue(hits, f'no banger-signal syslog line with caller_uid={uid}'
+                              f'{f" and pid {pid}" if pid else ""}\n' + result.describe())
+
+    def assertNoAudit(self, result: sandbox.Result) -> None:
+        self.assertEqual(result.audit(), [], '\n' + result.describe())
+
+    def assertDelivered(self, result: sandbox.Result, vm: sandbox.Target) -> None:
+        self.assertExit(result, DELIVERED)
+        self.assertTrue(vm.gone_within(5), f'pid {vm.pid} still alive after exit 0\n'
+                                           + result.describe())
+
+    def assertUntouched(self, result: sandbox.Result, vm: sandbox.Target) -> None:
+        self.assertTrue(vm.still_alive_after(), f'pid {vm.pid} died (exit status '
+                                                f'{vm.popen.returncode})\n' + result.describe())
+
+
+class PolkitSetup(E2ETestCase):
+    """The installed policy and rules, asked of polkitd directly (no banger-signal involved)."""
+
+    def test_actions_registered_with_installed_exec_path(self):
+        out = subprocess.run(['pkaction', '--verbose', '--action-id', 'org.banger.signal.run'],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertIn(f'annotation:        org.freedesktop.policykit.exec.path -> '
+                      f'{SB.installed_binary}\n', out)
+        self.assertRegex(out, r'implicit any:\s+no\n')
+        self.assertRegex(out, r'implicit inactive:\s+no\n')
+        self.assertRegex(out, r'implicit active:\s+auth_admin_keep\n')
+        for action in ('org.banger.signal.send', 'org.banger.signal.kill'):
+            out = subprocess.run(['pkaction', '--verbose', '--action-id', action],
+                                 capture_output=True, text=True, check=True).stdout
+            for kind in ('any', 'inactive', 'active'):
+                self.assertRegex(out, rf'implicit {kind}:\s+yes\n', action)
+
+    def test_group_rule_grants_member_only(self):
+        details = {'pid': '4242', 'signal': 'KILL', 'match': 'cgroup',
+                   'cgroup': SB.service_cgroup, 'exe': '/usr/bin/firecracker'}
+        for action in sandbox.POLKIT_ACTIONS:
+            self.assertTrue(SB.authorized(SB.member, action, details), action)
+        self.assertFalse(SB.authorized(SB.other, 'org.banger.signal.run'))
+        # send/kill default to yes for everyone: the gate (run) decides who gets in.
+        self.assertTrue(SB.authorized(SB.other, 'org.banger.signal.send', details))
+
+
+class Pkexec(E2ETestCase):
+
+    def test_member_pkexec_delivers(self):
+        vm = SB.spawn_vm()
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'TERM'])
+        self.assertDelivered(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+
+    def test_member_self_elevation_delivers(self):
+        vm = SB.spawn_vm()
+        r = SB.signal_direct(SB.member, ['--pid', str(vm.pid)])
+        self.assertDelivered(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+
+    def test_nonmember_pkexec_refused_by_polkit(self):
+        vm = SB.spawn_vm()
+        r = SB.pkexec(SB.other, ['--pid', str(vm.pid), '--signal', 'TERM'])
+        self.assertExit(r, PKEXEC_NOT_AUTHORIZED)
+        self.assertUntouched(r, vm)
+        # banger-signal never ran; pkexec itself logs the refusal, naming the user.
+        self.assertNoAudit(r)
+        self.assertTrue(any(SB.other.name in rec.message for rec in r.audit('pkexec')),
+                        r.describe())
+
+    def test_nonmember_self_elevation_not_authorized(self):
+        vm = SB.spawn_vm()
+        r = SB.signal_direct(SB.other, ['--pid', str(vm.pid)])
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertUntouched(r, vm)
+        self.assertAudited(r, SB.other.uid, vm.pid)
+
+    def test_member_foreign_process_refused(self):
+        stranger = SB.spawn_vm(cgroup=SB.foreign_cgroup)
+        r = SB.pkexec(SB.member, ['--pid', str(stranger.pid)])
+        self.assertExit(r, NOT_MANAGED)
+        self.assertUntouched(r, stranger)
+        self.assertAudited(r, SB.member.uid, stranger.pid)
+
+    def test_member_impostor_refused(self):
+        if not SB.impostor:
+            self.skipTest('no impostor binary given (BANGER_E2E_IMPOSTOR)')
+        impostor = SB.spawn_impostor()
+        r = SB.pkexec(SB.member, ['--pid', str(impostor.pid)])
+        self.assertExit(r, NOT_MANAGED)
+        self.assertUntouched(r, impostor)
+        self.assertAudited(r, SB.member.uid, impostor.pid)
+
+    def test_member_protected_pid_refused(self):
+        r = SB.pkexec(SB.member, ['--pid', '1'])
+        self.assertExit(r, PROTECTED)
+        self.assertAudited(r, SB.member.uid, 1)
+
+    def test_member_disallowed_signal_refused(self):
+        vm = SB.spawn_vm()
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'STOP'])
+        self.assertExit(r, SIGNAL_REFUSED)
+        self.assertUntouched(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+
+    def test_member_config_refused_under_pkexec(self):
+        # A root-owned, well-formed file that would make the foreign process "managed":
+        # honouring --config would deliver, so a 7 here proves it was refused, not judged.
+        stranger = SB.spawn_vm(cgroup=SB.foreign_cgroup)
+        SB.write_file('/tmp/evil.toml', f'service_cgroup = "{SB.foreign_cgroup}"\n'
+                                        f'runtime_dir = "/tmp"\n')
+        self.addCleanup(os.unlink, '/tmp/evil.toml')
+        for call in (SB.pkexec, SB.signal_direct):
+            with self.subTest(call=call.__name__):
+                r = call(SB.member, ['--config', '/tmp/evil.toml', '--pid', str(stranger.pid)])
+                self.assertExit(r, NOT_AUTHORIZED)
+                self.assertUntouched(r, stranger)
+                self.assertAudited(r, SB.member.uid)
+
+
+class AdminRule(E2ETestCase):
+    """An admin's own rule narrows the group through the fine-grained actions."""
+
+    RULE = '/etc/polkit-1/rules.d/10-e2e-deny-banger-kill.rules'
+
+    def setUp(self):
+        SB.write_file(self.RULE, DENY_KILL_RULE % SB.privileged_group)
+        self.addCleanup(self._remove_rule)
+        SB.wait_authorization(SB.member, 'org.banger.signal.kill', expected=False)
+
+    def _remove_rule(self):
+        os.unlink(self.RULE)
+        SB.wait_authorization(SB.member, 'org.banger.signal.kill', expected=True)
+
+    def test_kill_denied_term_allowed(self):
+        vm = SB.spawn_vm()
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'KILL'])
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertUntouched(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'TERM'])
+        self.assertDelivered(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+
+    def test_kill_denied_through_self_elevation(self):
+        vm = SB.spawn_vm()
+        r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--signal', 'SIGKILL'])
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertUntouched(r, vm)
+        self.assertAudited(r, SB.member.uid, vm.pid)
+        # ...and the 7 above came from the rule, not from a failed elevation:
+        r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--signal', 'SIGTERM'])
+        self.assertDelivered(r, vm)
+
+
+def main() -> int:
+    why = sandbox.preflight()
+    if why:
+        print(f'SKIP: {why}', file=sys.stderr)
+        return sandbox.SKIP
+    missing = sandbox.missing_tools()
+    if missing:
+        print('FAIL: missing ' + ', '.join(missing), file=sys.stderr)
+        return 1
+    builddir = os.environ.get('BANGER_E2E_BUILDDIR')
+    if not builddir:
+        print('FAIL: BANGER_E2E_BUILDDIR is not set (run through meson test)', file=sys.stderr)
+        return 1
+    sandbox.enter_private_namespace()          # re-executes this file; continues inside
+    signal.signal(signal.SIGTERM, sandbox._raise_interrupt)
+    global SB
+    with sandbox.Sandbox(builddir, sourcedir=os.environ.get('BANGER_E2E_SOURCEDIR'),
+                         standin=os.environ.get('BANGER_E2E_STANDIN'),
+                         impostor=os.environ.get('BANGER_E2E_IMPOSTOR'),
+                         verbose=True) as SB:
+        prog = unittest.main(argv=[sys.argv[0], *sys.argv[1:]], exit=False)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
