@@ -350,6 +350,15 @@ CallReport check_arguments(const Request& request) {
     return report;
 }
 
+CallReport refuse_call(const Request& request, Failure failure) {
+    CallReport report = check_arguments(request);
+    report.targets.clear();
+    report.call_failure.reset();
+    report.caller_uid = ::getuid();
+    report.caller_pid = ::getppid();
+    return fail_call(std::move(report), std::move(failure), request.pid_args, kPidMaxLimit);
+}
+
 CallReport run(const Request& request) {
     CallReport report;
     report.dry_run = request.dry_run;

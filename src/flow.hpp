@@ -27,6 +27,10 @@ struct Request {
 // has a call_failure when the arguments are bad.
 [[nodiscard]] CallReport check_arguments(const Request& request);
 
+// A report for a call that failed as a whole (e.g. elevation refused): one
+// entry per pid given, all with that failure.
+[[nodiscard]] CallReport refuse_call(const Request& request, Failure failure);
+
 // The whole privileged call: signal the targets, or with `list`, report
 // every process that would be accepted.
 [[nodiscard]] CallReport run(const Request& request);

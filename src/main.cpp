@@ -125,7 +125,12 @@ int main(int argc, char** argv) {
     if ((::getuid() != 0 || ::geteuid() != 0) && !request.config_path) {
         const banger::CallReport checked = banger::check_arguments(request);
         if (checked.call_failure) return emit(checked, json, verbose);
-        return banger::elevate_through_pkexec(argc, argv);
+        std::string summary = "pids=";
+        for (std::size_t i = 0; i < request.pid_args.size(); ++i) summary += (i ? "," : "") + request.pid_args[i];
+        if (request.list) summary = "list=1";
+        auto elevated = banger::elevate_through_pkexec(argc, argv, summary + " signal=" + checked.signal_name);
+        if (elevated) return elevated.value();
+        return emit(banger::refuse_call(request, std::move(elevated).failure()), json, verbose);
     }
 
     // Privileged from here on: keep only the capabilities the checks and the

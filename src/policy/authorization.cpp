@@ -24,10 +24,10 @@ std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const S
 ElevatedExit map_pkexec_exit(int status_code) {
     switch (status_code) {
         case 126:
-            return {exit_code(Outcome::NotAuthorized), "not authorized: the authentication request was dismissed"};
+            return {exit_code(Outcome::NotAuthorized), "the authentication request was dismissed"};
         case 127:
             return {exit_code(Outcome::NotAuthorized),
-                    fmt::format("not authorized: polkit refused {} for this user (or pkexec failed); members of "
+                    fmt::format("polkit refused {} for this user (or pkexec failed); members of "
                                 "group '{}' are allowed",
                                 kActionRun, BANGER_PRIVILEGED_GROUP)};
         default: return {status_code, ""};

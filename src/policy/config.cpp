@@ -1,6 +1,20 @@
 #include "policy/config.hpp"
 
 #include <fmt/format.h>
+
+// toml++ 3.3 has internal checks that malformed input can fail ("[[["): in
+// a debug build they abort, and with NDEBUG they become optimizer
+// assumptions (undefined behaviour). Both are wrong for a root helper. Here
+// a failed check only raises a flag (some checks sit in noexcept code, so
+// they cannot throw); the parser then goes on as in a release build, without
+// the assumption, and parse_config refuses the file whatever it returned.
+namespace banger::toml_guard {
+thread_local bool check_failed = false;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+}
+#ifdef NDEBUG
+#undef NDEBUG
+#endif
+#define TOML_ASSERT(expr) ((expr) ? static_cast<void>(0) : static_cast<void>(banger::toml_guard::check_failed = true))
 #include <toml++/toml.h>
 
 #include "policy/path.hpp"
@@ -30,6 +44,7 @@ Result<std::string> validate_config_path(std::string_view key, std::string_view 
 Result<Config> parse_config(std::string_view toml_text, std::string_view origin) {
     toml::table table;
     // toml++ reports syntax errors by exception; it never leaves this function.
+    toml_guard::check_failed = false;
     try {
         table = toml::parse(toml_text, origin);
     } catch (const toml::parse_error& e) {
@@ -37,6 +52,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
         return Failure{Outcome::ConfigError,
                        fmt::format("{}: invalid TOML at line {}: {}", origin, where.line, e.description())};
     }
+    if (toml_guard::check_failed) return Failure{Outcome::ConfigError, fmt::format("{}: invalid TOML", origin)};
 
     Config config;
     struct Key {

@@ -7,7 +7,6 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -25,21 +24,18 @@ namespace {
 
 constexpr const char* kPkexec = "/usr/bin/pkexec";
 
-int fail(Outcome outcome, const std::string& message) {
-    std::fprintf(stderr, "banger-signal: %s\n", message.c_str());
-    return exit_code(outcome);
-}
+Failure fail(Outcome outcome, std::string message) { return Failure{outcome, std::move(message)}; }
 
 }  // namespace
 
-int elevate_through_pkexec(int argc, char** argv) {
+Result<int> elevate_through_pkexec(int argc, char** argv, const std::string& audit_summary) {
     std::array<char, 4097> self{};
     ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
     if (n <= 0) return fail(Outcome::SystemError, std::string("cannot read /proc/self/exe: ") + std::strerror(errno));
     const std::string self_path(self.data(), static_cast<std::size_t>(n));
     if (self_path != BANGER_INSTALLED_PATH) {
         return fail(Outcome::NotAuthorized,
-                    "not authorized: banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
+                    "banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
                     " can be elevated through pkexec (this is " + self_path + "); install it, or run it as root");
     }
 
@@ -53,7 +49,7 @@ int elevate_through_pkexec(int argc, char** argv) {
     // pkexec is setuid root: it must not inherit no_new_privs, and this path
     // never sets it. pkexec sanitizes the environment itself.
     int err = ::posix_spawn(&child, kPkexec, nullptr, nullptr, args.data(), environ);
-    if (err != 0) return fail(Outcome::NotAuthorized, std::string("not authorized: cannot run ") + kPkexec + ": " + std::strerror(err));
+    if (err != 0) return fail(Outcome::NotAuthorized, std::string("cannot run ") + kPkexec + ": " + std::strerror(err));
 
     int status = 0;
     while (::waitpid(child, &status, 0) < 0) {
@@ -67,10 +63,10 @@ int elevate_through_pkexec(int argc, char** argv) {
         // The privileged run never happened, so it logged nothing: the
         // refusal is recorded here, with who asked.
         audit(Outcome::NotAuthorized,
-              "caller_uid=" + std::to_string(::getuid()) + " caller_pid=" + std::to_string(::getpid()) +
-                  " outcome=not-authorized code=" + std::to_string(mapped.code) + " elevation=pkexec pkexec_exit=" +
+              "caller_uid=" + std::to_string(::getuid()) + " caller_pid=" + std::to_string(::getpid()) + " " +
+                  audit_summary + " outcome=not-authorized code=" + std::to_string(mapped.code) + " elevation=pkexec pkexec_exit=" +
                   std::to_string(WEXITSTATUS(status)) + " reason=\"" + mapped.message + "\"");
-        std::fprintf(stderr, "banger-signal: %s\n", mapped.message.c_str());
+        return fail(Outcome::NotAuthorized, mapped.message);
     }
     return mapped.code;
 }

@@ -95,6 +95,21 @@ bool same_cgroup_namespace_as_init(int proc_fd) {
     return false;
 }
 
+// /proc/<pid>/status names a thread group other than <pid>: a thread.
+bool is_thread_id(int proc_fd, Pid pid) {
+    const std::string name = std::to_string(pid.get()) + "/status";
+    UniqueFd fd(::openat(proc_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return false;
+    auto status = read_capped(fd.get(), 16384, "status");
+    if (!status) return false;
+    const std::string& text = status.value();
+    std::size_t at = text.find("\nTgid:\t");
+    if (at == std::string::npos) return false;
+    std::size_t start = at + 7;
+    std::size_t end = text.find('\n', start);
+    return text.substr(start, end - start) != std::to_string(pid.get());
+}
+
 Result<std::vector<std::uint32_t>> list_pids(int proc_fd) {
     int fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return system_error("cannot open /proc", errno);
@@ -146,8 +161,11 @@ Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
     if (!pidfd.valid()) {
         switch (errno) {
             case ESRCH: return Failure{Outcome::NoSuchProcess, "no such process"};
-            // pidfd_open refuses ids that are not thread-group leaders.
-            case EINVAL: return Failure{Outcome::NotManaged, "that is a thread id, not a process"};
+            // pidfd_open refuses ids that are not thread-group leaders
+            // (EINVAL before Linux 6.9, ENOENT since).
+            case EINVAL:
+            case ENOENT: return is_thread_id(proc_fd, pid) ? Failure{Outcome::NotManaged, "that is a thread id, not a process"}
+                                                           : Failure{Outcome::NoSuchProcess, "no such process"};
             case ENOSYS: return Failure{Outcome::SystemError, "kernel lacks pidfd_open (Linux 5.3 or newer is required)"};
             default: return system_error("pidfd_open", errno);
         }

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""The config file (exit 8 when insecure or invalid) and who may call (exit 7)."""
+
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import CONFIG_ERROR, NOT_AUTHORIZED, NOT_MANAGED, OK  # noqa: E402
+
+NOBODY = 65534
+
+
+class InsecureOrInvalid(harness.BangerTestCase):
+
+    def _config_error(self, config, timeout=harness.RUN_TIMEOUT):
+        vm = self.vm()
+        try:
+            r = self.run_bs("--pid", vm.pid, config=config, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"banger-signal hung on config {config!r}")
+        self.assertExit(r, CONFIG_ERROR)
+        self.assertNotEqual(r.err, "", "a config error says why")
+        self.assertAlive(vm)
+        r = self.run_bs("--pid", vm.pid, "--json", config=config, timeout=timeout)
+        self.assertExit(r, CONFIG_ERROR)
+        obj = self.one_json(r)
+        self.assertEqual(obj["code"], CONFIG_ERROR)
+        self.assertEqual(obj["outcome"], "config-error")
+        self.assertAlive(vm)
+
+    def good_text(self):
+        return (f'runtime_dir = "{self.s.runtime_dir}"\n'
+                f'service_cgroup = "{self.s.service}"\n')
+
+    # -- the file itself -------------------------------------------------------
+    def test_group_writable(self):
+        self._config_error(self.s.write_config(self.good_text(), mode=0o664))
+
+    def test_group_writable_only(self):
+        self._config_error(self.s.write_config(self.good_text(), mode=0o620))
+
+    def test_world_writable(self):
+        self._config_error(self.s.write_config(self.good_text(), mode=0o646))
+
+    def test_not_owned_by_root(self):
+        self._config_error(self.s.write_config(self.good_text(), uid=NOBODY))
+
+    def test_symlink_to_good_config(self):
+        link = os.path.join(self.s.fresh_dir("link-"), "install.toml")
+        os.symlink(self.s.config, link)
+        self._config_error(link)
+
+    def test_directory(self):
+        self._config_error(self.s.fresh_dir("cfgdir-"))
+
+    def test_fifo_does_not_hang(self):
+        fifo = os.path.join(self.s.fresh_dir("fifo-"), "install.toml")
+        os.mkfifo(fifo, 0o644)
+        self._config_error(fifo, timeout=10)
+
+    def test_missing_explicit_file(self):
+        self._config_error(os.path.join(self.s.tmp, "does-not-exist.toml"))
+
+    # -- its content -------------------------------------------------------------
+    def test_invalid_toml(self):
+        for text in ("runtime_dir = \n", "[[[", "runtime_dir = '/run/banger\n",
+                     f'{self.good_text()}runtime_dir = "{self.s.runtime_dir}"\n',  # duplicate key
+                     b"\xff\xfe\x00garbage"):
+            with self.subTest(text=text):
+                self._config_error(self.s.write_config(text))
+
+    def _bad_value(self, key, toml_value):
+        other = "service_cgroup" if key == "runtime_dir" else "runtime_dir"
+        other_value = self.s.service if other == "service_cgroup" else self.s.runtime_dir
+        text = f'{key} = {toml_value}\n{other} = "{other_value}"\n'
+        with self.subTest(key=key, value=toml_value):
+            self._config_error(self.s.write_config(text))
+
+    def test_bad_runtime_dir(self):
+        rt = self.s.runtime_dir
+        for value in ('"run/banger"', f'"{rt}/../banger"', f'"{rt.replace("/run/", "//run/")}"',
+                      f'"{rt}/"', '"/"', '""', f'"{rt}/./x"', f'"{rt}\\u0000x"',
+                      "5", "true", f'["{rt}"]', "{ path = \"/run/banger\" }"):
+            self._bad_value("runtime_dir", value)
+
+    def test_bad_service_cgroup(self):
+        svc = self.s.service
+        for value in ('"system.slice/bangerd-root.service"', f'"{svc}/../bangerd-root.service"',
+                      f'"/{svc}"', f'"{svc.replace("/system.slice", "/system.slice/")}"',
+                      f'"{svc}/"', '"/"', '""', f'"{svc}/."', f'"{svc}\\u0000x"',
+                      "5", "false", f'["{svc}"]', "1979-05-27"):
+            self._bad_value("service_cgroup", value)
+
+    # -- what is fine ------------------------------------------------------------
+    def test_unknown_keys_ignored(self):
+        text = ("# banger install record\n"
+                'version = "1.2.3"\n'
+                f"{self.good_text()}"
+                "uid = 1000\n"
+                "[network]\n"
+                'bridge = "banger0"\n'
+                "[paths]\n"
+                'runtime_dir = "relative/is/fine/here"\n')
+        config = self.s.write_config(text)
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, config=config)
+        self.assertExit(r, OK)
+        self.assertDiedOf(vm, signal.SIGTERM)
+        p = self.runtime_sock()
+        fc = self.firecracker("--api-sock", p, cgroup=self.s.foreign)
+        r = self.run_bs("--pid", fc.pid, config=config)
+        self.assertExit(r, OK)
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_empty_file_means_defaults(self):
+        # Default service_cgroup (/system.slice/bangerd-root.service) is not ours.
+        config = self.s.write_config("")
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, config=config)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(vm)
+        # Default runtime_dir (/run/banger) does not hold our socket either.
+        fc = self.firecracker("--api-sock", self.runtime_sock(), cgroup=self.s.foreign)
+        r = self.run_bs("--pid", fc.pid, config=config)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_group_owned_by_other_but_not_writable(self):
+        config = self.s.write_config(self.good_text(), gid=NOBODY, mode=0o644)
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, config=config)
+        self.assertExit(r, OK)
+        self.assertDiedOf(vm, signal.SIGTERM)
+
+
+class Authorization(harness.BangerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        # The unprivileged user must be able to reach the binary at all.
+        check = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                                "--clear-groups", "test", "-x", self.bin])
+        if check.returncode != 0:
+            self.skipTest(f"uid {NOBODY} cannot execute {self.bin}")
+
+    NOBODY_PREFIX = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+    def _not_authorized(self, **kw):
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, **kw)
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertNotEqual(r.err, "")
+        self.assertAlive(vm)
+        r = self.run_bs("--pid", vm.pid, "--json", **kw)
+        self.assertExit(r, NOT_AUTHORIZED)
+        obj = self.one_json(r)
+        self.assertEqual(obj["code"], NOT_AUTHORIZED)
+        self.assertEqual(obj["outcome"], "not-authorized")
+        self.assertAlive(vm)
+
+    def test_non_root_without_config(self):
+        self._not_authorized(prefix=self.NOBODY_PREFIX, config=None)
+
+    def test_non_root_with_config(self):
+        self._not_authorized(prefix=self.NOBODY_PREFIX)
+
+    def test_config_with_real_uid_not_root(self):
+        # Effective uid 0, real uid nobody: --config is still not honoured.
+        self._not_authorized(prefix=["setpriv", f"--ruid={NOBODY}"])
+
+    def test_config_through_pkexec(self):
+        for value in ("0", "1000"):
+            with self.subTest(PKEXEC_UID=value):
+                self._not_authorized(env={"PKEXEC_UID": value})
+
+    def test_help_works_for_anyone(self):
+        r = self.run_bs("--help", prefix=self.NOBODY_PREFIX, config=None)
+        self.assertExit(r, OK)
+        self.assertIn("--pid", r.out)
+
+
+if __name__ == "__main__":
+    harness.main()

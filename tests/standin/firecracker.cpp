@@ -1,0 +1,139 @@
+// Stand-in for Firecracker, for the integration tests only (never installed).
+//
+// Built twice from this file: as `firecracker` (the exe basename banger-signal's
+// api-sock fallback accepts) and as `fc-impostor` (same code, another exe name,
+// to prove that argv[0] = "firecracker" proves nothing).
+//
+// Command line: the api socket is taken from the first of `--api-sock P`,
+// `--api-sock=P` or `-a P`; every other argument is ignored.
+// Environment:
+//   STANDIN_NO_BIND=1      claim the socket on the command line but hold none
+//   STANDIN_NO_LISTEN=1    bind the socket but never listen() on it
+//   STANDIN_BIND_PATH=P    bind P instead of the path on the command line
+//   STANDIN_IGNORE_TERM=1  ignore SIGTERM
+//   STANDIN_READY_FD=N     write "ready\n" there once set up (default: stdout)
+// Every other signal banger-signal may send keeps its default action, so the
+// parent can tell from waitpid() which signal arrived.
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr int exit_setup_failed = 70;
+
+bool env_is_one(const char* name)
+{
+    const char* value = std::getenv(name);
+    return value != nullptr && std::string_view{value} == "1";
+}
+
+std::string api_sock_from_args(int argc, char** argv)
+{
+    constexpr std::string_view long_eq = "--api-sock=";
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg{argv[i]};
+        if ((arg == "--api-sock" || arg == "-a") && i + 1 < argc) {
+            return argv[i + 1];
+        }
+        if (arg.starts_with(long_eq)) {
+            return std::string{arg.substr(long_eq.size())};
+        }
+    }
+    return {};
+}
+
+[[noreturn]] void die(const char* what)
+{
+    std::fprintf(stderr, "standin: %s: %s\n", what, std::strerror(errno));
+    std::_Exit(exit_setup_failed);
+}
+
+void reset_signals(bool ignore_term)
+{
+    // Dispositions ignored by whoever spawned us survive exec; reset them.
+    for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGABRT}) {
+        std::signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (ignore_term) {
+        std::signal(SIGTERM, SIG_IGN);
+    }
+}
+
+void bind_listening_socket(const std::string& path, bool do_listen)
+{
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        die("api socket path empty or too long");
+    }
+    path.copy(addr.sun_path, path.size());
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        die("socket");
+    }
+    unlink(path.c_str());
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        die("bind");
+    }
+    if (do_listen && listen(fd, 8) != 0) {
+        die("listen");
+    }
+    // fd stays open for the life of the process: that is the point.
+}
+
+int ready_fd()
+{
+    const char* value = std::getenv("STANDIN_READY_FD");
+    if (value == nullptr) {
+        return STDOUT_FILENO;
+    }
+    char* end = nullptr;
+    const long fd = std::strtol(value, &end, 10);
+    if (end == value || *end != '\0' || fd < 0 || fd > 1024) {
+        errno = EBADF;
+        die("STANDIN_READY_FD");
+    }
+    return static_cast<int>(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    reset_signals(env_is_one("STANDIN_IGNORE_TERM"));
+
+    if (!env_is_one("STANDIN_NO_BIND")) {
+        const char* override_path = std::getenv("STANDIN_BIND_PATH");
+        const std::string path = override_path != nullptr ? std::string{override_path}
+                                                           : api_sock_from_args(argc, argv);
+        if (!path.empty()) {
+            bind_listening_socket(path, !env_is_one("STANDIN_NO_LISTEN"));
+        }
+    }
+
+    const int fd = ready_fd();
+    constexpr std::string_view ready = "ready\n";
+    if (write(fd, ready.data(), ready.size()) != static_cast<ssize_t>(ready.size())) {
+        die("write ready");
+    }
+    if (fd != STDOUT_FILENO) {
+        close(fd);
+    }
+
+    for (;;) {
+        pause();
+    }
+}
