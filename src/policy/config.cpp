@@ -42,6 +42,15 @@ Result<std::string> validate_config_path(std::string_view key, std::string_view 
 }
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view origin) {
+    // toml++ 3.3 reaches code it marks unreachable (undefined behaviour) on
+    // some non-ASCII characters. The install record holds paths and ASCII
+    // keys, so any byte outside ASCII makes the file invalid, before toml++
+    // sees it.
+    for (std::size_t i = 0; i < toml_text.size(); ++i) {
+        if (static_cast<unsigned char>(toml_text[i]) >= 0x80) {
+            return Failure{Outcome::ConfigError, fmt::format("{}: non-ASCII byte at offset {} (only ASCII is accepted)", origin, i)};
+        }
+    }
     toml::table table;
     // toml++ reports syntax errors by exception; it never leaves this function.
     toml_guard::check_failed = false;

@@ -47,7 +47,9 @@ CgroupMounts detect_cgroup_mounts(std::string_view mountinfo) {
         // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
         auto fields = split_spaces(line);
         auto dash = std::find(fields.begin(), fields.end(), "-");
-        if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 4) continue;
+        // The separator follows at least six fields, and mount points are absolute.
+        if (dash == fields.end() || dash - fields.begin() < 6 || fields.end() - dash < 4) continue;
+        if (fields[4].empty() || fields[4].front() != '/') continue;
         std::string_view fstype = *(dash + 1);
         std::string_view super_options = *(dash + 3);
         if (fstype == "cgroup2" && mounts.unified.empty()) {

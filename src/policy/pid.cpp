@@ -48,6 +48,7 @@ Result<std::uint32_t> parse_pid_number(std::string_view text, std::uint32_t pid_
 std::optional<std::uint32_t> parse_pid_max(std::string_view content) {
     if (!content.empty() && content.back() == '\n') content.remove_suffix(1);
     if (!all_digits(content) || content.size() > 10) return std::nullopt;
+    if (content.size() > 1 && content.front() == '0') return std::nullopt;
     std::uint64_t n = to_number(content);
     if (n < 2 || n > kPidMaxLimit) return std::nullopt;
     return static_cast<std::uint32_t>(n);

@@ -44,6 +44,10 @@ TEST_CASE("config: invalid values are configuration errors") {
         "[[",
         "[",
         "a.[",
+        "[\n",
+        "sp = [\"/a\",}",
+        "k\u02dd = 1",             // toml++ 3.3 reaches "unreachable" on some non-ASCII
+        "# comment \xc3\xa9\n",  // any non-ASCII byte is refused
     };
     for (const char* text : bad) {
         CAPTURE(text);

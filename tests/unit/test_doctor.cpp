@@ -23,6 +23,8 @@ TEST_CASE("doctor: cgroup layout from mountinfo") {
     CHECK(detect_cgroup_mounts(fixture("mountinfo-escaped.txt")).unified == "/mnt/my cgroups");
     CHECK(detect_cgroup_mounts("").layout == CgroupLayout::None);
     CHECK(detect_cgroup_mounts("garbage line\n- - -\n").layout == CgroupLayout::None);
+    CHECK(detect_cgroup_mounts("1 2 3 4 - cgroup2 x rw\n").layout == CgroupLayout::None);  // separator too early
+    CHECK(detect_cgroup_mounts("1 2 0:1 / relative rw - cgroup2 x rw\n").layout == CgroupLayout::None);
 }
 
 TEST_CASE("doctor: exec.path of the gate action") {

@@ -65,6 +65,7 @@ TEST_CASE("pid_max file") {
     CHECK_FALSE(banger::parse_pid_max("99999999999\n").has_value());
     CHECK_FALSE(banger::parse_pid_max("-1\n").has_value());
     CHECK_FALSE(banger::parse_pid_max("1\n").has_value());
+    CHECK_FALSE(banger::parse_pid_max("007\n").has_value());
 }
 
 TEST_CASE("Pid can never hold 0, 1 or more than PID_MAX_LIMIT") {
