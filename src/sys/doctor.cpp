@@ -84,15 +84,29 @@ DoctorLine check_policy() {
     return ok("polkit policy", fmt::format("{} installed, exec.path {}", path, *exec_path));
 }
 
-DoctorLine check_rules() {
+// polkit's rules directories are readable by polkitd only (0700) on Debian,
+// so an unprivileged admin may not see the file: then polkit's answer for
+// the gate is the evidence.
+DoctorLine check_rules(bool member, std::optional<PolkitAnswer> answer) {
     const std::string path = std::string(BANGER_POLKIT_RULES_DIR) + "/49-banger-signal.rules";
-    if (::access(path.c_str(), F_OK) != 0) {
+    if (::access(path.c_str(), F_OK) == 0) return ok("polkit rules", fmt::format("{} installed", path));
+    if (errno != EACCES) {
         return fail("polkit rules", fmt::format("{} is missing", path), "install banger-signal (meson install)");
     }
-    return ok("polkit rules", fmt::format("{} installed", path));
+    if (answer == PolkitAnswer::Yes) {
+        return ok("polkit rules", fmt::format("{} is not readable by you, but polkit's yes shows the rule works", path));
+    }
+    if (member) {
+        return fail("polkit rules",
+                    fmt::format("{} is not readable by you, and polkit does not say yes to a member of '{}': the "
+                                "rule is missing or broken", path, BANGER_PRIVILEGED_GROUP),
+                    "as root: check that file, or reinstall banger-signal");
+    }
+    return warn("polkit rules", fmt::format("{} is not readable by you", path),
+                fmt::format("run --doctor as root, or as a member of '{}', to check it", BANGER_PRIVILEGED_GROUP));
 }
 
-DoctorLine check_group() {
+DoctorLine check_group(bool& member_out) {
     const char* name = BANGER_PRIVILEGED_GROUP;
     const struct group* gr = ::getgrnam(name);
     if (gr == nullptr) {
@@ -107,6 +121,7 @@ DoctorLine check_group() {
         n = ::getgroups(n, groups.data());
         for (int i = 0; i < n; ++i) member = member || groups[static_cast<std::size_t>(i)] == gid;
     }
+    member_out = member;
     if (!member) {
         return warn("group", fmt::format("group '{}' exists; you (uid {}) are not in it", name, ::getuid()),
                     fmt::format("usermod -aG {} USER (then log in again); bangerd's user must be a member", name));
@@ -114,9 +129,10 @@ DoctorLine check_group() {
     return ok("group", fmt::format("group '{}' exists and you are a member", name));
 }
 
-DoctorLine check_authorization() {
+DoctorLine check_authorization(std::optional<PolkitAnswer>& answer_out) {
     auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), std::string(kActionRun), {}});
     if (!answer) return fail("authorization", answer.failure().reason, "start polkitd and install the policy");
+    answer_out = answer.value();
     switch (answer.value()) {
         case PolkitAnswer::Yes: return ok("authorization", fmt::format("polkit allows {} for you without a prompt", kActionRun));
         case PolkitAnswer::Challenge:
@@ -205,9 +221,13 @@ std::vector<DoctorLine> run_doctor() {
     lines.push_back(check_binary());
     lines.push_back(check_pkexec());
     lines.push_back(check_policy());
-    lines.push_back(check_rules());
-    lines.push_back(check_group());
-    lines.push_back(check_authorization());
+    bool member = false;
+    DoctorLine group = check_group(member);
+    std::optional<PolkitAnswer> answer;
+    DoctorLine authorization = check_authorization(answer);
+    lines.push_back(check_rules(member, answer));
+    lines.push_back(std::move(group));
+    lines.push_back(std::move(authorization));
     Config config;
     lines.push_back(check_config(config));
     for (auto& line : check_cgroups(config)) lines.push_back(std::move(line));

@@ -98,14 +98,20 @@ def environment_problem():
 
 def main():
     """Entry point of every test file: skip (77) or run unittest."""
-    # meson's timeout sends SIGTERM: turn it into SystemExit so the atexit
-    # cleanup still kills our processes and removes our cgroups.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # meson's timeout sends SIGTERM. unittest would record a SystemExit as one
+    # test's error and go on, so clean up here and leave at once.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     problem = environment_problem()
     if problem is not None:
         print(f"SKIP: {problem}", file=sys.stderr)
         sys.exit(SKIP_EXIT)
     unittest.main(verbosity=2)
+
+
+def _on_sigterm(signum, _frame):
+    if _SESSION is not None:
+        _SESSION.close()
+    os._exit(128 + signum)
 
 
 def proc_cgroup_line(pid, hierarchy):

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""End-to-end: `banger-signal --doctor` on a good and on broken installs, and the audit
+trail of --kill-after, in the private world of sandbox.py.
+
+--doctor is meant for an administrator who runs it unprivileged when something does not
+work, so it runs here as the test users: bsmember (in the privileged group) and bsother (not).
+The broken installs are made inside the sandbox only: every file touched is a private copy on
+the sandbox's tmpfs (checked before touching it) and is put back, byte for byte, after each
+test, waiting for polkitd to have reloaded when the policy or rules changed.
+
+Run by `meson test` (suite e2e) as root; exits 77 (skipped) when not root or when mount
+namespaces are unavailable. Environment: as for test_polkit.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True   # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sandbox  # noqa: E402
+
+SB: sandbox.Sandbox  # set in main() before the tests run
+
+USAGE, CONFIG_ERROR = 2, 8
+ACTION_RUN = 'org.banger.signal.run'
+
+# What --doctor checks, by the name it prints before the colon.
+CHECKS = ('binary', 'pkexec', 'polkit policy', 'polkit rules', 'group', 'authorization',
+          'config', 'cgroup layout', 'service cgroup', 'pidfd', 'cgroup namespace')
+_LINE = re.compile(r'^(?P<level>OK  |WARN|FAIL)  (?P<check>[^:]+): (?P<detail>.*)$')
+_FIX = re.compile(r'^      fix: (?P<fix>.+)$')
+
+
+class Line:
+    def __init__(self, level: str, detail: str):
+        self.level, self.detail, self.fix = level.strip(), detail, None
+
+    def __repr__(self) -> str:
+        return f'{self.level} {self.detail!r} fix={self.fix!r}'
+
+
+class DoctorTestCase(unittest.TestCase):
+    maxDiff = None
+
+    def doctor(self, user: sandbox.User) -> tuple[sandbox.Result, dict[str, Line]]:
+        r = SB.run_as(user, [SB.installed_binary, '--doctor'])
+        lines: dict[str, Line] = {}
+        last = None
+        for text in r.stdout.splitlines():
+            m = _LINE.match(text)
+            if m:
+                self.assertNotIn(m['check'], lines, f'check printed twice\n{r.describe()}')
+                last = lines[m['check']] = Line(m['level'], m['detail'])
+                continue
+            m = _FIX.match(text)
+            self.assertTrue(m and last is not None and last.fix is None,
+                            f'unexpected line {text!r}\n{r.describe()}')
+            last.fix = m['fix']
+        self.assertEqual(sorted(lines), sorted(CHECKS), r.describe())
+        for check, line in lines.items():
+            # Every line that is not OK says how to fix it; OK lines do not.
+            self.assertEqual(line.fix is None, line.level == 'OK', f'{check}: {line}')
+        # "It signals nothing and logs nothing."
+        self.assertEqual(r.audit(), [], r.describe())
+        return r, lines
+
+    def assertLevels(self, r: sandbox.Result, lines: dict[str, Line], level: str,
+                     checks) -> None:
+        got = {c: lines[c].level for c in checks}
+        self.assertEqual(got, {c: level for c in checks}, '\n' + r.describe())
+
+    def assertBroken(self, r: sandbox.Result, lines: dict[str, Line], failing: str,
+                     still_ok) -> None:
+        """`failing` is FAIL, the run exits 8, and the named unrelated checks stay OK."""
+        self.assertLevels(r, lines, 'FAIL', [failing])
+        self.assertEqual(r.returncode, CONFIG_ERROR, '\n' + r.describe())
+        self.assertLevels(r, lines, 'OK', still_ok)
+
+
+# --------------------------------------------------------------------------------------------
+# Touching the sandbox's install, and only it
+
+
+def private_copy(path: str) -> str:
+    """Refuse to touch anything that is not a file on the sandbox's own tmpfs."""
+    parent = os.path.dirname(path)
+    if not any(parent == r or parent.startswith(r.rstrip('/') + '/') for r in SB.overlaid):
+        raise AssertionError(f'{path} is not under a private directory of the sandbox')
+    if os.lstat(path).st_dev != os.stat(SB.workspace).st_dev:
+        raise AssertionError(f'{path} is not a private copy (not on the sandbox tmpfs)')
+    return path
+
+
+class Saved:
+    """A file's bytes, mode and owner, to put back exactly."""
+
+    def __init__(self, path: str):
+        self.path = private_copy(path)
+        st = os.lstat(path)
+        self.mode, self.uid, self.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        with open(path, 'rb') as f:
+            self.data = f.read()
+
+    def restore(self) -> None:
+        tmp = f'{self.path}.e2e-restore'
+        with open(tmp, 'wb') as f:
+            f.write(self.data)
+        os.chown(tmp, self.uid, self.gid)
+        os.chmod(tmp, self.mode)
+        os.rename(tmp, self.path)
+
+    def unchanged(self) -> bool:
+        st = os.lstat(self.path)
+        with open(self.path, 'rb') as f:
+            data = f.read()
+        return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, data) == \
+            (self.mode, self.uid, self.gid, self.data)
+
+
+_INSTALLED: dict[str, str] = {}
+
+
+def installed(name: str) -> str:
+    """Where meson installs the file called `name` (the paths the binary was built with)."""
+    if not _INSTALLED:
+        out = subprocess.run(['meson', 'introspect', '--installed', SB.builddir],
+                             capture_output=True, text=True, check=True).stdout
+        _INSTALLED.update({os.path.basename(d): d for d in json.loads(out).values()})
+    return _INSTALLED[name]
+
+
+def policy_path() -> str:
+    return installed('org.banger.signal.policy')
+
+
+def rules_path() -> str:
+    return installed('49-banger-signal.rules')
+
+
+def installed_exec_path() -> str | None:
+    r = subprocess.run(['pkaction', '--verbose', '--action-id', ACTION_RUN],
+                       capture_output=True, text=True, check=False)
+    m = re.search(r'org\.freedesktop\.policykit\.exec\.path -> (\S+)', r.stdout)
+    return m[1] if r.returncode == 0 and m else None
+
+
+def wait_polkit_restored(timeout: float = 15) -> None:
+    """polkitd has reloaded the restored policy and rules (it watches the directories)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if (installed_exec_path() == SB.installed_binary
+                    and SB.authorized(SB.member, ACTION_RUN)):
+                return
+        except sandbox.SandboxError:
+            pass
+        if time.monotonic() > deadline:
+            raise sandbox.SandboxError('polkitd did not come back to the installed policy')
+        time.sleep(0.1)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class GoodInstall(DoctorTestCase):
+
+    def test_member_everything_ok(self):
+        # Preconditions: the sandbox is the good install it claims to be.
+        for path in (SB.installed_binary, policy_path(), rules_path(), SB.config_path):
+            self.assertTrue(os.path.isfile(path), f'{path} not installed in the sandbox')
+        self.assertTrue(SB.authorized(SB.member, ACTION_RUN))
+        r, lines = self.doctor(SB.member)
+        self.assertLevels(r, lines, 'OK', ['binary', 'polkit policy', 'polkit rules', 'group',
+                                           'authorization', 'config'])
+        self.assertEqual([c for c, ln in lines.items() if ln.level == 'FAIL'], [], r.describe())
+        self.assertEqual(r.returncode, 0, '\n' + r.describe())
+        self.assertIn(SB.installed_binary, lines['binary'].detail)
+        self.assertIn(SB.runtime_dir, lines['config'].detail)
+        self.assertIn(SB.service_cgroup, lines['config'].detail)
+        self.assertLevels(r, lines, 'OK', ['service cgroup'])
+
+    def test_nonmember_not_authorized(self):
+        r, lines = self.doctor(SB.other)
+        # The group exists and bsother is not in it: a warning (being outside the group is
+        # legitimate for an admin), with the fix.
+        self.assertLevels(r, lines, 'WARN', ['group'])
+        # The policy gives org.banger.signal.run: any=no, inactive=no, active=auth_admin_keep,
+        # and only the group rule says yes. bsother runs without a login session (no
+        # logind seat, as here and as for a service), so polkit's answer is a plain "no",
+        # not an authentication challenge: FAIL, not WARN. (pkcheck agrees, below.)
+        self.assertFalse(SB.authorized(SB.other, ACTION_RUN))
+        self.assertLevels(r, lines, 'FAIL', ['authorization'])
+        self.assertIn(SB.privileged_group, lines['authorization'].fix)
+        self.assertLevels(r, lines, 'OK', ['binary', 'polkit policy', 'config'])
+        self.assertEqual(r.returncode, CONFIG_ERROR, '\n' + r.describe())
+
+    def test_takes_no_other_option(self):
+        for extra in (['--json'], ['--verbose'], ['--pid', '1'], ['--list']):
+            with self.subTest(extra=extra):
+                r = SB.run_as(SB.member, [SB.installed_binary, '--doctor', *extra])
+                self.assertEqual(r.returncode, USAGE, '\n' + r.describe())
+                self.assertEqual(r.stdout, '', r.describe())
+
+
+class BrokenInstall(DoctorTestCase):
+    """One thing wrong at a time; each test puts the install back as it found it."""
+
+    def save(self, path: str, polkit: bool = False) -> Saved:
+        saved = Saved(path)
+
+        def put_back():
+            saved.restore()
+            if polkit:
+                wait_polkit_restored()
+            self.assertTrue(saved.unchanged(), f'{path} not restored')
+        self.addCleanup(put_back)
+        return saved
+
+    # -- the install record --------------------------------------------------------------
+
+    def test_config_group_writable(self):
+        self.save(SB.config_path)
+        os.chmod(private_copy(SB.config_path), 0o664)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
+        self.assertIn('chmod', lines['config'].fix)
+
+    def test_config_world_writable(self):
+        self.save(SB.config_path)
+        os.chmod(private_copy(SB.config_path), 0o646)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
+
+    def test_config_owned_by_non_root(self):
+        self.save(SB.config_path)
+        os.chown(private_copy(SB.config_path), SB.other.uid, 0)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
+        self.assertIn('chown root', lines['config'].fix)
+
+    def test_config_group_owned_by_other_but_not_writable_is_fine(self):
+        # The control for the two above: the owner and the write bits matter, not the group.
+        self.save(SB.config_path)
+        os.chown(private_copy(SB.config_path), 0, SB.other.gid)
+        r, lines = self.doctor(SB.member)
+        self.assertLevels(r, lines, 'OK', ['config'])
+
+    def test_config_invalid_value(self):
+        saved = self.save(SB.config_path)
+        text = saved.data.decode().replace(f'runtime_dir = "{SB.runtime_dir}"',
+                                           'runtime_dir = "run/banger"')
+        self.assertNotEqual(text, saved.data.decode())
+        SB.write_file(private_copy(SB.config_path), text)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
+        self.assertIn('runtime_dir', lines['config'].detail)
+
+    # -- polkit --------------------------------------------------------------------------
+
+    def test_policy_missing(self):
+        path = policy_path()
+        self.save(path, polkit=True)
+        os.unlink(private_copy(path))
+        r, lines = self.doctor(SB.member)
+        # authorization may fail too once polkitd has noticed (the action is gone).
+        self.assertBroken(r, lines, 'polkit policy', ['binary', 'group', 'config'])
+        self.assertIn(path, lines['polkit policy'].detail)
+
+    def test_policy_exec_path_elsewhere(self):
+        path = policy_path()
+        saved = self.save(path, polkit=True)
+        xml = saved.data.decode()
+        moved = xml.replace(f'>{SB.installed_binary}<', '>/opt/elsewhere/banger-signal<')
+        self.assertNotEqual(moved, xml, 'exec.path annotation not found in the policy')
+        SB.write_file(private_copy(path), moved)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'polkit policy', ['binary', 'group', 'config'])
+        self.assertIn('/opt/elsewhere/banger-signal', lines['polkit policy'].detail)
+
+    def test_rules_missing(self):
+        path = rules_path()
+        self.save(path, polkit=True)
+        os.unlink(private_copy(path))
+        r, lines = self.doctor(SB.member)
+        # Without the group rule bsmember is not authorized either, once polkitd noticed.
+        self.assertBroken(r, lines, 'polkit rules', ['binary', 'polkit policy', 'group', 'config'])
+
+    # -- binary and group ----------------------------------------------------------------
+
+    def test_binary_group_writable(self):
+        saved = self.save(SB.installed_binary)
+        os.chmod(private_copy(SB.installed_binary), saved.mode | 0o020)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'binary', ['polkit policy', 'group', 'config'])
+
+    def test_binary_setuid(self):
+        saved = self.save(SB.installed_binary)
+        os.chmod(private_copy(SB.installed_binary), saved.mode | stat.S_ISUID)
+        r, lines = self.doctor(SB.member)
+        self.assertBroken(r, lines, 'binary', ['polkit policy', 'group', 'config'])
+        self.assertIn('setuid', lines['binary'].detail)
+
+    def test_group_missing(self):
+        saved = self.save('/etc/group')
+        kept = [ln for ln in saved.data.decode().splitlines()
+                if ln.split(':')[0] != SB.privileged_group]
+        self.assertEqual(len(kept), len(saved.data.decode().splitlines()) - 1)
+        SB.write_file(private_copy('/etc/group'), '\n'.join(kept) + '\n')
+        r, lines = self.doctor(SB.member)
+        # The group rule cannot match either: authorization may fail as well.
+        self.assertBroken(r, lines, 'group', ['binary', 'polkit policy', 'config'])
+        self.assertIn(SB.privileged_group, lines['group'].fix)
+
+
+class KillAfterAudit(unittest.TestCase):
+    """--kill-after's escalation in the audit trail (syslog is captured only here)."""
+
+    def escalation_lines(self, r: sandbox.Result, pid: int) -> list[str]:
+        return [rec.message for rec in r.audit()
+                if re.search(rf'\bpid={pid}(?!\d)', rec.message)]
+
+    def test_escalation_is_logged(self):
+        vm = SB.spawn_vm(env={'STANDIN_IGNORE_TERM': '1'})
+        r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--kill-after', '0.5', '--json'])
+        self.assertEqual(r.returncode, 0, '\n' + r.describe())
+        self.assertTrue(vm.gone_within(5), r.describe())
+        self.assertEqual(vm.popen.returncode, -signal.SIGKILL, r.describe())
+        self.assertIs(json.loads(r.stdout)['escalated'], True, r.describe())
+        logged = self.escalation_lines(r, vm.pid)
+        self.assertEqual(len(logged), 1, r.describe())
+        self.assertIn('escalated=1', logged[0])
+        self.assertIn('outcome=delivered', logged[0])
+
+    def test_no_escalation_when_term_suffices(self):
+        vm = SB.spawn_vm()
+        r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--kill-after', '5', '--json'])
+        self.assertEqual(r.returncode, 0, '\n' + r.describe())
+        self.assertTrue(vm.gone_within(5), r.describe())
+        self.assertEqual(vm.popen.returncode, -signal.SIGTERM, r.describe())
+        self.assertIs(json.loads(r.stdout)['escalated'], False, r.describe())
+        logged = self.escalation_lines(r, vm.pid)
+        self.assertEqual(len(logged), 1, r.describe())
+        self.assertIn('escalated=0', logged[0])
+
+
+def main() -> int:
+    why = sandbox.preflight()
+    if why:
+        print(f'SKIP: {why}', file=sys.stderr)
+        return sandbox.SKIP
+    missing = sandbox.missing_tools()
+    if missing:
+        print('FAIL: missing ' + ', '.join(missing), file=sys.stderr)
+        return 1
+    builddir = os.environ.get('BANGER_E2E_BUILDDIR')
+    if not builddir:
+        print('FAIL: BANGER_E2E_BUILDDIR is not set (run through meson test)', file=sys.stderr)
+        return 1
+    sandbox.enter_private_namespace()          # re-executes this file; continues inside
+    signal.signal(signal.SIGTERM, sandbox._raise_interrupt)
+    global SB
+    with sandbox.Sandbox(builddir, sourcedir=os.environ.get('BANGER_E2E_SOURCEDIR'),
+                         standin=os.environ.get('BANGER_E2E_STANDIN'),
+                         impostor=os.environ.get('BANGER_E2E_IMPOSTOR'),
+                         verbose=True) as SB:
+        prog = unittest.main(argv=[sys.argv[0], *sys.argv[1:]], exit=False)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
