@@ -31,8 +31,8 @@ using std::chrono::steady_clock;
 
 // Size caps for the facts we read. Larger files are never trusted.
 constexpr std::size_t kStatCap = 4096;
-constexpr std::size_t kCgroupCap = 64 * 1024;
-constexpr std::size_t kCmdlineCap = 128 * 1024;
+constexpr std::size_t kCgroupCap = std::size_t{64} * 1024;
+constexpr std::size_t kCmdlineCap = std::size_t{128} * 1024;
 // After an escalation to KILL, how long to wait for the process to go.
 constexpr milliseconds kAfterKillWait{5000};
 
@@ -195,6 +195,7 @@ void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport
     const bool escalate = args.kill_after.has_value();
     const milliseconds limit = escalate ? *args.kill_after : *args.wait;
     std::vector<int> pidfds;
+    pidfds.reserve(delivered.size());
     for (auto& [report, pinned] : delivered) pidfds.push_back(pinned.pidfd());
     std::vector<bool> exited = wait_for_exits(pidfds, steady_clock::now() + limit);
 

@@ -28,27 +28,32 @@ constexpr std::string_view kDescription =
     "or it is a firecracker executable that serves its api socket inside banger's\n"
     "runtime directory. Meant to be run through pkexec.";
 
+// One line of output. If the stream is gone there is nobody to tell; the
+// exit code and the audit line still say what happened.
+void put(std::FILE* stream, std::string_view line) {
+    (void)std::fwrite(line.data(), 1, line.size(), stream);
+    (void)std::fputc('\n', stream);
+}
+
 int usage_error(std::string_view message) {
-    std::fprintf(stderr, "banger-signal: usage error: %.*s\nTry 'banger-signal --help' for more information.\n",
-                 static_cast<int>(message.size()), message.data());
+    put(stderr, fmt::format("banger-signal: usage error: {}", message));
+    put(stderr, "Try 'banger-signal --help' for more information.");
     return banger::exit_code(banger::Outcome::UsageError);
 }
 
 int emit(const banger::CallReport& report, bool json, bool verbose) {
     if (report.list && !report.call_failure && !json) {
-        for (const auto& line : banger::list_table(report)) std::printf("%s\n", line.c_str());
+        for (const auto& line : banger::list_table(report)) put(stdout, line);
     }
     if (json) {
-        for (const auto& line : banger::json_lines(report)) std::printf("%s\n", line.c_str());
+        for (const auto& line : banger::json_lines(report)) put(stdout, line);
     }
-    for (const auto& line : banger::human_lines(report, verbose)) std::fprintf(stderr, "%s\n", line.c_str());
-    std::fflush(stdout);
+    for (const auto& line : banger::human_lines(report, verbose)) put(stderr, line);
+    (void)std::fflush(stdout);
     return banger::exit_code_of(report);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
     // Before anything is opened: nothing inherited from the caller survives.
     if (!banger::sanitize_process_start()) return banger::exit_code(banger::Outcome::SystemError);
     // The kernel turns an empty argv into [""]; neither is a real invocation.
@@ -99,10 +104,10 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
+        (void)std::fputs(app.help().c_str(), stdout);
         return 0;
     } catch (const CLI::CallForVersion&) {
-        std::printf("banger-signal %s\n", BANGER_SIGNAL_VERSION);
+        put(stdout, "banger-signal " BANGER_SIGNAL_VERSION);
         return 0;
     } catch (const CLI::ParseError& e) {
         // CLI11's own exit codes (100+) never leak: every parse error is 2.
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
     if (doctor) {
         if (argc != 2) return usage_error("--doctor takes no other options");
         const auto lines = banger::run_doctor();
-        for (const auto& line : lines) std::printf("%s\n", banger::format_doctor_line(line).c_str());
+        for (const auto& line : lines) put(stdout, banger::format_doctor_line(line));
         return banger::any_failed(lines) ? banger::exit_code(banger::Outcome::ConfigError) : 0;
     }
 
@@ -137,11 +142,26 @@ int main(int argc, char** argv) {
     // signal need.
     if (::getuid() == 0 && ::geteuid() == 0) {
         if (auto dropped = banger::drop_privileges(); !dropped) {
-            std::fprintf(stderr, "banger-signal: system error: %s\n", dropped.failure().reason.c_str());
+            put(stderr, "banger-signal: system error: " + dropped.failure().reason);
             return banger::exit_code(banger::Outcome::SystemError);
         }
     }
     const banger::CallReport report = banger::run(request);
     for (const auto& line : banger::audit_lines(report)) banger::audit(line.outcome, line.text);
     return emit(report, json, verbose);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Nothing may escape as an uncaught exception (std::terminate would exit
+    // with SIGABRT, outside the contract): out of memory and the like are
+    // system errors.
+    try {
+        return run_main(argc, argv);
+    } catch (const std::exception& e) {
+        put(stderr, std::string("banger-signal: system error: ") + e.what());
+    } catch (...) {
+        put(stderr, "banger-signal: system error: unexpected exception");
+    }
+    return banger::exit_code(banger::Outcome::SystemError);
 }

@@ -1,5 +1,7 @@
 #include "policy/duration.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace banger {
@@ -7,11 +9,7 @@ namespace banger {
 namespace {
 
 bool digits(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace

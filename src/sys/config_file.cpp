@@ -15,7 +15,7 @@ namespace banger {
 
 namespace {
 
-constexpr off_t kMaxConfigSize = 64 * 1024;
+constexpr off_t kMaxConfigSize = off_t{64} * 1024;
 
 Failure config_error(std::string reason) { return Failure{Outcome::ConfigError, std::move(reason)}; }
 

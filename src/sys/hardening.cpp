@@ -35,7 +35,7 @@ bool sanitize_process_start() noexcept {
     // how we behave; start from the defaults.
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        ::signal(sig, SIG_DFL);  // fails harmlessly for numbers without a handler slot
+        (void)::signal(sig, SIG_DFL);  // fails harmlessly for numbers without a handler slot (32, 33)
     }
     sigset_t none;
     sigemptyset(&none);
