@@ -12,6 +12,7 @@
 #include "policy/authorization.hpp"
 #include "policy/caller.hpp"
 #include "policy/config.hpp"
+#include "policy/doctor.hpp"
 #include "policy/duration.hpp"
 #include "policy/judge.hpp"
 #include "policy/pid.hpp"
@@ -311,13 +312,34 @@ CallReport fail_call(CallReport report, Failure f, const std::vector<std::string
 }
 
 // --list: one pass over /proc, the same acceptance as signalling, read-only.
+// Which processes can possibly be accepted, cheaply: those in the service
+// cgroup's subtree (its cgroup.procs files) and those whose exe is named
+// firecracker. Only these are pinned and judged in full, so a busy host costs
+// one readlink per process. Without a cgroup mount to walk: every process.
+std::vector<std::uint32_t> list_candidates(const Context& ctx, const std::vector<std::uint32_t>& all) {
+    CgroupMounts mounts = detect_cgroup_mounts(read_proc_file(ctx.proc_fd, "self/mountinfo", std::size_t{4} << 20).value_or(""));
+    std::vector<std::uint32_t> candidates = pids_with_exe_name(ctx.proc_fd, all, "firecracker");
+    bool walked = false;
+    for (const std::string& mount : {mounts.unified, mounts.named_systemd}) {
+        if (mount.empty()) continue;
+        auto in_cgroup = cgroup_tree_pids(mount + ctx.config.service_cgroup);
+        if (!in_cgroup) continue;
+        walked = true;
+        candidates.insert(candidates.end(), in_cgroup->begin(), in_cgroup->end());
+    }
+    if (!walked && mounts.layout == CgroupLayout::None) return all;
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    return candidates;
+}
+
 void list_accepted(const Context& ctx, CallReport& report) {
     auto pids = list_pids(ctx.proc_fd);
     if (!pids) {
         report.call_failure = std::move(pids).failure();
         return;
     }
-    for (std::uint32_t number : pids.value()) {
+    for (std::uint32_t number : list_candidates(ctx, pids.value())) {
         if (refuse_protected_pid(number, ctx.identity)) continue;
         auto pid = Pid::from(number);
         if (!pid) continue;

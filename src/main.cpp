@@ -36,7 +36,11 @@ void put(std::FILE* stream, std::string_view line) {
 }
 
 int usage_error(std::string_view message) {
-    put(stderr, fmt::format("banger-signal: usage error: {}", message));
+    // CLI11 echoes every unexpected argument: keep the line readable.
+    constexpr std::size_t kMaxShown = 300;
+    std::string shown = banger::printable(message.substr(0, kMaxShown));
+    if (message.size() > kMaxShown) shown += "...";
+    put(stderr, fmt::format("banger-signal: usage error: {}", shown));
     put(stderr, "Try 'banger-signal --help' for more information.");
     return banger::exit_code(banger::Outcome::UsageError);
 }

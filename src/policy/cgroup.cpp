@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "policy/path.hpp"
+#include "policy/pid.hpp"
 
 namespace banger {
 
@@ -72,6 +73,17 @@ Result<std::string> select_cgroup_path(std::string_view content) {
         return refuse(fmt::format("cgroup path {}", *problem));
     }
     return std::string(path);
+}
+
+std::vector<std::uint32_t> parse_cgroup_procs(std::string_view content) {
+    std::vector<std::uint32_t> pids;
+    while (!content.empty()) {
+        std::size_t nl = content.find('\n');
+        auto pid = parse_pid_number(content.substr(0, nl), kPidMaxLimit);
+        if (pid) pids.push_back(pid.value());
+        content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);
+    }
+    return pids;
 }
 
 bool is_within_cgroup(std::string_view path, std::string_view service) noexcept {

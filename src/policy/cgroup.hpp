@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
+#include <cstdint>
 
 #include "policy/result.hpp"
 
@@ -23,5 +25,9 @@ namespace banger {
 // ".../user@1000.service/app.slice/bangerd-root.service" are not within
 // "/system.slice/bangerd-root.service".
 [[nodiscard]] bool is_within_cgroup(std::string_view path, std::string_view service) noexcept;
+
+// A cgroup's cgroup.procs: one pid per line. Malformed lines are skipped
+// (the result only picks candidates; each is then judged in full).
+[[nodiscard]] std::vector<std::uint32_t> parse_cgroup_procs(std::string_view content);
 
 }  // namespace banger

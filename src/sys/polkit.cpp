@@ -83,10 +83,13 @@ Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
     };
     using ErrorPtr = std::unique_ptr<GError, decltype(free_error)>;
 
+    // One connection to polkitd for the whole call: a batch of 100 pids
+    // must not connect to the system bus 100 times. Kept until exit.
+    static PolkitAuthority* authority = nullptr;
     GError* raw_error = nullptr;
-    std::unique_ptr<PolkitAuthority, decltype(unref)> authority(pk.authority_get_sync(nullptr, &raw_error), unref);
+    if (authority == nullptr) authority = pk.authority_get_sync(nullptr, &raw_error);
     ErrorPtr error(raw_error, free_error);
-    if (!authority) {
+    if (authority == nullptr) {
         return denied(fmt::format("cannot reach polkit on the system bus ({}); is polkitd running?",
                                   error ? error->message : "unknown error"));
     }
@@ -102,7 +105,7 @@ Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
     // Flags none: no interaction. A challenge counts as a denial, because
     // nobody could answer it here.
     std::unique_ptr<PolkitAuthorizationResult, decltype(unref)> result(
-        pk.check_authorization_sync(authority.get(), subject.get(), query.action_id.c_str(), details.get(),
+        pk.check_authorization_sync(authority, subject.get(), query.action_id.c_str(), details.get(),
                                     POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, &raw_error),
         unref);
     error.reset(raw_error);

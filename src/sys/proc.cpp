@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/cgroup.hpp"
+#include "policy/path.hpp"
 #include "policy/unix_socket.hpp"
 
 namespace banger {
@@ -95,6 +97,14 @@ bool same_cgroup_namespace_as_init(int proc_fd) {
     return false;
 }
 
+std::optional<std::string> read_proc_file(int proc_fd, const char* name, std::size_t cap) {
+    UniqueFd fd(::openat(proc_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return std::nullopt;
+    auto content = read_capped(fd.get(), cap, name);
+    if (!content) return std::nullopt;
+    return std::move(content).value();
+}
+
 // /proc/<pid>/status names a thread group other than <pid>: a thread.
 bool is_thread_id(int proc_fd, Pid pid) {
     const std::string name = std::to_string(pid.get()) + "/status";
@@ -132,6 +142,48 @@ Result<std::vector<std::uint32_t>> list_pids(int proc_fd) {
     return pids;
 }
 
+std::vector<std::uint32_t> pids_with_exe_name(int proc_fd, const std::vector<std::uint32_t>& pids,
+                                              std::string_view name) {
+    std::vector<std::uint32_t> out;
+    std::array<char, 4097> buf{};
+    for (std::uint32_t pid : pids) {
+        const std::string link = std::to_string(pid) + "/exe";
+        ssize_t n = ::readlinkat(proc_fd, link.c_str(), buf.data(), buf.size() - 1);
+        if (n <= 0) continue;  // kernel thread, zombie, or gone
+        if (base_name(std::string_view(buf.data(), static_cast<std::size_t>(n))) == name) out.push_back(pid);
+    }
+    return out;
+}
+
+std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& dir) {
+    constexpr std::size_t kMaxCgroups = 100000;  // bounds the walk; a miss only shortens the listing
+    std::vector<std::uint32_t> pids;
+    std::vector<UniqueFd> pending;
+    UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!root.valid()) return std::nullopt;
+    pending.push_back(std::move(root));
+    std::size_t visited = 0;
+    while (!pending.empty() && visited++ < kMaxCgroups) {
+        UniqueFd cg = std::move(pending.back());
+        pending.pop_back();
+        UniqueFd procs(::openat(cg.get(), "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (procs.valid()) {
+            if (auto content = read_capped(procs.get(), std::size_t{16} << 20, "cgroup.procs")) {
+                for (std::uint32_t pid : parse_cgroup_procs(content.value())) pids.push_back(pid);
+            }
+        }
+        DIR* listing = ::fdopendir(::dup(cg.get()));
+        if (listing == nullptr) continue;
+        while (const struct dirent* entry = ::readdir(listing)) {
+            if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+            UniqueFd child(::openat(cg.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+            if (child.valid()) pending.push_back(std::move(child));
+        }
+        ::closedir(listing);
+    }
+    return pids;
+}
+
 std::vector<bool> wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline) {
     std::vector<bool> exited(pidfds.size(), false);
     std::vector<pollfd> fds(pidfds.size());
@@ -160,12 +212,12 @@ Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
     UniqueFd pidfd(sys_pidfd_open(pid.get()));
     if (!pidfd.valid()) {
         switch (errno) {
-            case ESRCH: return Failure{Outcome::NoSuchProcess, "no such process"};
+            case ESRCH: return Failure{Outcome::NoSuchProcess, "no process has that pid"};
             // pidfd_open refuses ids that are not thread-group leaders
             // (EINVAL before Linux 6.9, ENOENT since).
             case EINVAL:
             case ENOENT: return is_thread_id(proc_fd, pid) ? Failure{Outcome::NotManaged, "that is a thread id, not a process"}
-                                                           : Failure{Outcome::NoSuchProcess, "no such process"};
+                                                           : Failure{Outcome::NoSuchProcess, "no process has that pid"};
             case ENOSYS: return Failure{Outcome::SystemError, "kernel lacks pidfd_open (Linux 5.3 or newer is required)"};
             default: return system_error("pidfd_open", errno);
         }
@@ -281,6 +333,12 @@ Result<std::vector<std::uint64_t>> PinnedProcess::listening_sockets_at(std::stri
 }
 
 Status PinnedProcess::verify_alive() const {
+    // A pidfd turns readable once its process has exited, zombie or not;
+    // signal 0 alone would still succeed on a zombie.
+    pollfd exited{pidfd_.get(), POLLIN, 0};
+    if (::poll(&exited, 1, 0) > 0 && (exited.revents & POLLIN) != 0) {
+        return Failure{Outcome::NoSuchProcess, "process has exited (a zombie, or already reaped)"};
+    }
     if (sys_pidfd_send_signal(pidfd_.get(), 0) != 0) {
         if (errno == ESRCH) return gone();
         return system_error("pidfd_send_signal(0)", errno);

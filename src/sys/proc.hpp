@@ -27,8 +27,20 @@ namespace banger {
 // Whether our cgroup namespace is PID 1's (false when unknown: fail closed).
 [[nodiscard]] bool same_cgroup_namespace_as_init(int proc_fd);
 
+// A file below /proc (e.g. "self/mountinfo"), at most `cap` bytes.
+[[nodiscard]] std::optional<std::string> read_proc_file(int proc_fd, const char* name, std::size_t cap);
+
 // Every numeric entry of /proc (processes, not threads), in directory order.
 [[nodiscard]] Result<std::vector<std::uint32_t>> list_pids(int proc_fd);
+
+// Pids whose /proc/<pid>/exe link ends in "/<name>" (one readlink each; no
+// pinning: the result only picks candidates for --list).
+[[nodiscard]] std::vector<std::uint32_t> pids_with_exe_name(int proc_fd, const std::vector<std::uint32_t>& pids,
+                                                            std::string_view name);
+
+// Pids in the cgroup directory `dir` and every cgroup below it (cgroup.procs),
+// or nullopt if `dir` cannot be walked. Candidates only, like the above.
+[[nodiscard]] std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& dir);
 
 // Waits until each pidfd reports its process has exited, or the deadline
 // passes; one deadline for all. exited[i] tells about pidfds[i].
