@@ -1,0 +1,243 @@
+"""Shared pieces of the adversarial tests (tests/adversarial/test_*.py).
+
+Builds on tests/integration/harness.py (per-run cgroups, temp dir, spawning,
+run_bs); adds what attacking banger-signal needs:
+
+  * a victim that blocks every signal it can, so that a signal sent to it
+    stays pending and shows in /proc/<pid>/status (SigPnd/ShdPnd) instead of
+    racing with a handler: "never received anything" becomes a hard check;
+  * the pause points of banger-signal-testhooks (BANGER_TEST_PAUSE), driven
+    through two FIFOs opened O_RDWR so that neither side can block forever;
+  * helpers for /proc/<pid>/status and /proc/<pid>/fd.
+
+Environment (set by tests/adversarial/meson.build), besides harness.py's:
+  BANGER_TESTHOOKS  banger-signal-testhooks (only with -Dtest_hooks=true)
+  EXEC_ARGV         the exec-argv helper (execve with an exact argv)
+"""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+import harness  # noqa: E402,F401  (re-exported for the test files)
+
+SKIP_EXIT = harness.SKIP_EXIT
+PAUSE_TIMEOUT = 10.0
+
+# CAP_DAC_READ_SEARCH (2), CAP_KILL (5), CAP_SYS_PTRACE (19).
+EXPECTED_CAPS = (1 << 2) | (1 << 5) | (1 << 19)
+
+# The victim: blocks every signal (the kernel silently keeps KILL and STOP
+# deliverable), says ready on STANDIN_READY_FD (harness.spawn's protocol) and
+# sleeps. With "--thread FILE" it first starts a thread (which inherits the
+# mask) and writes the thread's id into FILE.
+VICTIM_SOURCE = r"""
+import os, signal, sys, threading, time
+signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+if len(sys.argv) > 2 and sys.argv[1] == "--thread":
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait, daemon=True)
+    t.start()
+    with open(sys.argv[2], "w") as f:
+        f.write(str(t.native_id))
+fd = int(os.environ["STANDIN_READY_FD"])
+os.write(fd, b"ready\n")
+os.close(fd)
+while True:
+    time.sleep(3600)
+"""
+
+
+def victim_argv(*extra):
+    return [sys.executable, "-c", VICTIM_SOURCE, *extra]
+
+
+def read_status(pid, tid=None):
+    """/proc/<pid>/status (or a thread's) as a dict; None once it is gone."""
+    path = f"/proc/{pid}/status" if tid is None else f"/proc/{pid}/task/{tid}/status"
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    status = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        status[key] = value.strip()
+    return status
+
+
+def mask_signals(hex_mask):
+    """Signal numbers set in a /proc status mask such as SigPnd."""
+    bits = int(hex_mask, 16)
+    return {n + 1 for n in range(64) if bits & (1 << n)}
+
+
+def pending_signals(pid):
+    """Every signal pending for the process or any of its threads."""
+    pending = set()
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return pending
+    for tid in tids:
+        status = read_status(pid, tid)
+        if status is None:
+            continue
+        pending |= mask_signals(status["SigPnd"]) | mask_signals(status["ShdPnd"])
+    return pending
+
+
+def fd_table(pid):
+    """{fd number: link target} of /proc/<pid>/fd."""
+    table = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            table[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            pass
+    return table
+
+
+def testhooks_or_skip():
+    """banger-signal-testhooks, or exit 77 when the build has no test hooks."""
+    path = os.environ.get("BANGER_TESTHOOKS")
+    if not path or not os.access(path, os.X_OK):
+        print("SKIP: no banger-signal-testhooks (configure with -Dtest_hooks=true)",
+              file=sys.stderr)
+        sys.exit(SKIP_EXIT)
+    return path
+
+
+class Pause:
+    """One pause point of banger-signal-testhooks.
+
+    Both FIFOs are opened O_RDWR (Linux: never blocks, and we count as reader
+    and writer), so the binary's blocking open()s return at once and we can
+    time out instead of hanging when it never gets there.
+    """
+
+    def __init__(self, directory, point):
+        self.point = point
+        self.base = os.path.join(directory, f"pause-{point}")
+        os.mkfifo(self.base + ".paused", 0o600)
+        os.mkfifo(self.base + ".resume", 0o600)
+        self._paused = os.open(self.base + ".paused", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._resume = os.open(self.base + ".resume", os.O_RDWR | os.O_CLOEXEC)
+        self.env = {"BANGER_TEST_PAUSE": f"{point}:{self.base}"}
+
+    def wait(self, proc=None, timeout=PAUSE_TIMEOUT):
+        """Block until the binary says it paused; raise if it never does."""
+        deadline = time.monotonic() + timeout
+        data = b""
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or (proc is not None and proc.poll() is not None):
+                rc = None if proc is None else proc.poll()
+                raise AssertionError(f"banger-signal never paused at {self.point!r} "
+                                     f"(read {data!r}, rc {rc})")
+            ready, _, _ = select.select([self._paused], [], [], min(left, 0.1))
+            if ready:
+                data += os.read(self._paused, 64)
+        if data != f"paused {self.point}\n".encode():
+            raise AssertionError(f"unexpected pause message {data!r}")
+
+    def resume(self):
+        os.write(self._resume, b"\n")
+
+    def close(self):
+        for fd in (self._paused, self._resume):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class AdversarialTestCase(harness.BangerTestCase):
+    """harness.BangerTestCase plus victims, paused runs and status checks."""
+
+    def victim(self, cgroup=None, thread_file=None):
+        """A process that blocks all signals; see VICTIM_SOURCE."""
+        extra = ("--thread", thread_file) if thread_file else ()
+        p = self.spawn(victim_argv(*extra), cgroup=cgroup)
+        # Precondition of every "received nothing" check: all is blocked.
+        blocked = mask_signals(read_status(p.pid)["SigBlk"])
+        self.assertTrue({signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP} <= blocked,
+                        f"victim {p.pid} does not block signals: {blocked}")
+        return p
+
+    def assertUntouched(self, p, why=""):
+        """Alive, not stopped, and no signal pending: nothing was sent to it."""
+        self.assertAlive(p, why)
+        status = read_status(p.pid)
+        self.assertIsNotNone(status, f"pid {p.pid} is gone {why}")
+        self.assertEqual(status["State"][0], "S", f"pid {p.pid} state {status['State']} {why}")
+        pending = pending_signals(p.pid)
+        self.assertEqual(pending, set(), f"pid {p.pid} received signal(s) "
+                         f"{sorted(signal.Signals(s).name for s in pending)} {why}")
+
+    def assertReceived(self, p, sig, why=""):
+        """The victim has `sig` pending (it was sent, and nothing else was)."""
+        deadline = time.monotonic() + 5
+        while sig not in pending_signals(p.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(pending_signals(p.pid), {sig}, f"pid {p.pid} {why}")
+
+    def bs_env(self, extra=None):
+        env = {"PATH": harness.CLEAN_PATH, "LANG": "C"}
+        for keep in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if keep in os.environ:
+                env[keep] = os.environ[keep]
+        env.update(extra or {})
+        return env
+
+    def start_paused(self, binary, point, *args, config="default", **popen):
+        """Start `binary [--config C] ARGS` and wait until it pauses at `point`.
+
+        Returns (Popen, Pause); the process is killed at cleanup if still there.
+        """
+        if config == "default":
+            config = self.s.config
+        pause = Pause(self.s.fresh_dir("pause-"), point)
+        self.addCleanup(pause.close)
+        argv = [binary] + (["--config", config] if config else []) + [str(a) for a in args]
+        popen.setdefault("stdin", subprocess.DEVNULL)
+        popen.setdefault("stdout", subprocess.PIPE)
+        popen.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(argv, env=self.bs_env(pause.env), **popen)
+        p.argv = argv
+
+        def stop():
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        self.addCleanup(stop)
+        pause.wait(p)
+        return p, pause
+
+    def finish(self, p, pause):
+        """Resume a paused run; return an object like run_bs's result."""
+        pause.resume()
+        out, err = p.communicate(timeout=harness.RUN_TIMEOUT)
+        r = subprocess.CompletedProcess(p.argv, p.returncode, out, err)
+        r.out = out.decode("utf-8", errors="replace") if out is not None else ""
+        r.err = err.decode("utf-8", errors="replace") if err is not None else ""
+        r.argv = p.argv
+        self.assertIn(r.returncode, harness.CONTRACT_CODES,
+                      f"exit code outside the contract: {self.describe(r)}")
+        return r
+
+    def reap_killed(self, p):
+        """SIGKILL a child of ours and reap it: its pid is free afterwards."""
+        p.kill()
+        p.wait(timeout=10)
+        self.assertFalse(harness.pid_exists(p.pid))
+
+
+def main():
+    harness.main()

@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""Hostile targets: processes shaped to confuse the checks.
+
+Huge command lines and argument counts, thousands of fds, cgroup paths at
+and beyond the length the kernel shows, a cgroup named "x (deleted)", a
+deleted executable, zombies, thread ids, and a process that exits while
+banger-signal is checking it (banger-signal-testhooks, paused).
+Each test asserts the documented outcome (banger-signal(8), ACCEPTANCE
+RULES) and that nobody else was signalled.
+Exits 77 when not root or without a writable cgroup2 mount.
+"""
+
+import os
+import shutil
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import adversarial  # noqa: E402
+from adversarial import pending_signals  # noqa: E402
+from harness import NO_PROCESS, NOT_MANAGED, OK, SYSTEM_ERROR, proc_cgroup_line  # noqa: E402
+
+MAX_ARG = 32 * 4096 - 1      # longest single argument execve accepts
+CMDLINE_CAP = 128 * 1024     # flow.cpp: kCmdlineCap
+NAME_MAX = 255
+
+# Opens N/2 socket pairs (N inheritable socket fds), then execs argv[2:].
+FD_HOG = r"""
+import os, resource, socket, sys
+n = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft < n + 64:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, max(hard, n + 64)))
+keep = []
+for _ in range(n // 2):
+    for s in socket.socketpair():
+        s.set_inheritable(True)
+        keep.append(s)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+class BigTargets(adversarial.AdversarialTestCase):
+
+    def test_1mib_cmdline_refused_by_api_sock(self):
+        sock = self.runtime_sock()
+        fc = self.firecracker("--api-sock", sock, *(["p" * MAX_ARG] * 8), cgroup=self.s.foreign)
+        with open(f"/proc/{fc.pid}/cmdline", "rb") as f:
+            self.assertGreater(len(f.read()), 1 << 20)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        obj = self.one_json(r)
+        self.assertIn(f"larger than {CMDLINE_CAP} bytes", obj["reason"])
+        self.assertAlive(fc)
+
+    def test_cmdline_just_over_the_cap_refused(self):
+        sock = self.runtime_sock()
+        # program path + NULs + flag + socket + padding = cap + 1 bytes.
+        used = len(os.path.realpath(self.standin)) + 1 + len("--api-sock") + 1 + len(sock) + 1
+        pad = CMDLINE_CAP + 1 - used - 1
+        fc = self.spawn([os.path.realpath(self.standin), "--api-sock", sock, "q" * pad],
+                        cgroup=self.s.foreign)
+        with open(f"/proc/{fc.pid}/cmdline", "rb") as f:
+            self.assertEqual(len(f.read()), CMDLINE_CAP + 1)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_cmdline_at_the_cap_accepted(self):
+        sock = self.runtime_sock()
+        used = len(os.path.realpath(self.standin)) + 1 + len("--api-sock") + 1 + len(sock) + 1
+        pad = CMDLINE_CAP - used - 1
+        fc = self.spawn([os.path.realpath(self.standin), "--api-sock", sock, "q" * pad],
+                        cgroup=self.s.foreign)
+        with open(f"/proc/{fc.pid}/cmdline", "rb") as f:
+            self.assertEqual(len(f.read()), CMDLINE_CAP)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, OK)
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_1mib_cmdline_in_service_cgroup_accepted(self):
+        # Rule 1 never reads the command line.
+        fc = self.firecracker(*(["p" * MAX_ARG] * 8), cgroup=self.s.service)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, OK)
+        self.assertEqual(self.one_json(r)["match"], "cgroup")
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_10000_arguments_api_sock_last(self):
+        sock = self.runtime_sock()
+        fc = self.firecracker(*(["x"] * 10000), "--api-sock", sock, cgroup=self.s.foreign)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, OK)
+        obj = self.one_json(r)
+        self.assertEqual((obj["match"], obj["api_sock"]), ("api-sock", sock))
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_10000_arguments_hiding_a_second_flag(self):
+        sock = self.runtime_sock()
+        fc = self.firecracker("--api-sock", sock, *(["x"] * 10000), f"--api-sock={sock}",
+                              cgroup=self.s.foreign)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def _fd_hog(self, sock, n=5000, env=None):
+        fc = self.spawn([sys.executable, "-c", FD_HOG, str(n), os.path.realpath(self.standin),
+                         "--api-sock", sock], cgroup=self.s.foreign, env=env)
+        self.assertEqual(os.path.basename(os.readlink(f"/proc/{fc.pid}/exe")), "firecracker")
+        self.assertGreaterEqual(len(os.listdir(f"/proc/{fc.pid}/fd")), n)
+        return fc
+
+    def test_5000_fds_holding_the_api_socket(self):
+        sock = self.runtime_sock()
+        fc = self._fd_hog(sock)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, OK)
+        self.assertEqual(self.one_json(r)["match"], "api-sock")
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_5000_fds_none_of_them_the_api_socket(self):
+        # The claimed socket is served by someone else; the hog holds 5000
+        # sockets and a listening one elsewhere: all scanned, none matches.
+        sock = self.runtime_sock()
+        owner = self.firecracker("--api-sock", sock, cgroup=self.s.foreign)
+        hog = self._fd_hog(sock, env={"STANDIN_BIND_PATH": self.runtime_sock()})
+        r = self.run_bs("--pid", hog.pid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        self.assertIn("does not hold a listening socket", self.one_json(r)["reason"])
+        self.assertAlive(hog)
+        self.assertAlive(owner)
+
+
+class LongCgroupPaths(adversarial.AdversarialTestCase):
+    """Cgroup paths at and beyond PATH_MAX - 1, the longest /proc shows whole."""
+
+    def deep_cgroup(self, length, last=None):
+        """A cgroup below the service cgroup whose path has `length` chars.
+
+        Built with *at() calls: the filesystem path is longer than PATH_MAX.
+        `last`, if given, is the name of one more cgroup below it.
+        Returns (path as /proc shows it, fd of the innermost directory).
+        """
+        top = self.s.cgroup(self.s.service.split("/", 2)[2] + f"/deep{len(self._outcomes)}")
+        path = top
+        fds = [os.open(self.s.v2_mount + top, os.O_RDONLY | os.O_DIRECTORY)]
+        made = []  # (parent fd, name), innermost last
+
+        def cleanup():
+            for parent, name in reversed(made):
+                try:
+                    os.rmdir(name, dir_fd=parent)
+                except OSError as e:
+                    print(f"warning: cannot remove deep cgroup: {e}", file=sys.stderr)
+            for fd in fds:
+                os.close(fd)
+        self.addCleanup(cleanup)
+
+        def mkdir(name):
+            nonlocal path
+            os.mkdir(name, dir_fd=fds[-1])
+            made.append((fds[-1], name))
+            fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+            path += "/" + name
+
+        while len(path) < length:
+            mkdir("a" * min(NAME_MAX, length - len(path) - 1))
+        if last is not None:
+            mkdir(last)
+        return path, fds[-1]
+
+    def vm_in(self, dir_fd):
+        """A stand-in moved into the cgroup open at dir_fd; killed before rmdir."""
+        fc = self.firecracker(cgroup=self.s.service)
+        self.addCleanup(lambda: (fc.poll() is None and fc.kill(), fc.wait()))
+        fd = os.open("cgroup.procs", os.O_WRONLY, dir_fd=dir_fd)
+        try:
+            os.write(fd, str(fc.pid).encode())
+        finally:
+            os.close(fd)
+        return fc
+
+    @property
+    def _outcomes(self):
+        self.__dict__.setdefault("_deep", [])
+        self._deep.append(None)
+        return self._deep
+
+    def kernel_view(self, pid):
+        try:
+            return proc_cgroup_line(pid, "0")
+        except OSError as e:
+            return e
+
+    def test_longest_path_shown_whole_is_accepted(self):
+        path, fd = self.deep_cgroup(4095)
+        fc = self.vm_in(fd)
+        self.assertEqual(self.kernel_view(fc.pid), path)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, OK)
+        obj = self.one_json(r)
+        self.assertEqual((obj["match"], obj["cgroup"]), ("cgroup", path))
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def test_longer_than_the_kernel_shows(self):
+        path, fd = self.deep_cgroup(9000)
+        fc = self.vm_in(fd)
+        seen = self.kernel_view(fc.pid)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        if isinstance(seen, OSError):
+            # Older kernels fail the read (ENAMETOOLONG): unreadable, so
+            # refused; nothing is sent.
+            self.assertIn(r.returncode, (NOT_MANAGED, SYSTEM_ERROR), self.describe(r))
+            self.assertAlive(fc)
+            return
+        # Newer kernels cut the path to 4095 characters. A prefix of a path
+        # below the service cgroup is below it too: accepting is right.
+        self.assertEqual(len(seen), 4095)
+        self.assertTrue(path.startswith(seen))
+        self.assertExit(r, OK)
+        self.assertEqual(self.one_json(r)["cgroup"], seen)
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def _truncating_kernel_or_skip(self, fc):
+        seen = self.kernel_view(fc.pid)
+        if isinstance(seen, OSError) or len(seen) != 4095:
+            self.skipTest("this kernel does not truncate long cgroup paths")
+        return seen
+
+    def test_cut_after_a_slash_is_refused(self):
+        # The kernel's cut leaves a trailing "/": not a normalized path.
+        path, fd = self.deep_cgroup(4094, last="tail")
+        fc = self.vm_in(fd)
+        seen = self._truncating_kernel_or_skip(fc)
+        self.assertTrue(seen.endswith("/"), seen[-20:])
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_cut_after_a_deleted_mark_is_refused(self):
+        # A live cgroup "x (deleted)" whose mark ends exactly where the kernel
+        # cuts: indistinguishable from a removed cgroup, so refused.
+        mark = "x (deleted)"
+        path, fd = self.deep_cgroup(4095 - len(mark) - 1, last=mark + "y")
+        fc = self.vm_in(fd)
+        seen = self._truncating_kernel_or_skip(fc)
+        self.assertTrue(seen.endswith("/" + mark), seen[-20:])
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+
+class DeletedThings(adversarial.AdversarialTestCase):
+
+    def test_cgroup_named_deleted_refused(self):
+        cg = self.s.cgroup(self.s.service.split("/", 2)[2] + "/x (deleted)")
+        fc = self.firecracker(cgroup=cg)
+        self.assertEqual(proc_cgroup_line(fc.pid, "0"), cg)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        self.assertIn("removed cgroup", self.one_json(r)["reason"])
+        self.assertAlive(fc)
+
+    def test_cgroup_below_one_named_deleted_accepted(self):
+        # Only a final " (deleted)" marks removal; this one is live.
+        cg = self.s.cgroup(self.s.service.split("/", 2)[2] + "/x (deleted)/vm")
+        fc = self.firecracker(cgroup=cg)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, OK)
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+    def _deleted_firecracker(self, cgroup, name="firecracker", delete=True):
+        copy = os.path.join(self.s.fresh_dir("exe-"), name)
+        shutil.copy2(self.standin, copy)
+        sock = self.runtime_sock()
+        fc = self.spawn([copy, "--api-sock", sock], cgroup=cgroup)
+        if delete:
+            os.unlink(copy)
+            self.assertTrue(os.readlink(f"/proc/{fc.pid}/exe").endswith(" (deleted)"))
+        return fc
+
+    def test_deleted_executable_refused_by_api_sock(self):
+        fc = self._deleted_firecracker(self.s.foreign)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        self.assertIn("was deleted", self.one_json(r)["reason"])
+        self.assertAlive(fc)
+
+    def test_deleted_executable_replaced_by_a_new_file(self):
+        # A fresh "firecracker" at the old path does not revive the link.
+        fc = self._deleted_firecracker(self.s.foreign)
+        shutil.copy2(self.standin, os.readlink(f"/proc/{fc.pid}/exe")[:-len(" (deleted)")])
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_executable_named_like_a_deleted_firecracker(self):
+        fc = self._deleted_firecracker(self.s.foreign, name="firecracker (deleted)", delete=False)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_deleted_executable_in_service_cgroup_accepted(self):
+        fc = self._deleted_firecracker(self.s.service)
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertExit(r, OK)
+        self.assertEqual(self.one_json(r)["match"], "cgroup")
+        self.assertDiedOf(fc, signal.SIGTERM)
+
+
+class NotQuiteProcesses(adversarial.AdversarialTestCase):
+
+    def test_zombie_in_service_cgroup(self):
+        vm = self.vm()
+        os.kill(vm.pid, signal.SIGKILL)
+        while adversarial.harness.proc_state(vm.pid) != "Z":
+            pass  # bounded by the kill: a SIGKILLed child becomes a zombie
+        r = self.run_bs("--pid", vm.pid, "--json")
+        self.assertExit(r, NO_PROCESS)
+        obj = self.one_json(r)
+        self.assertEqual(obj["outcome"], "no-such-process")
+        self.assertIn("zombie", obj["reason"])
+        self.assertEqual(vm.wait(timeout=5), -signal.SIGKILL)
+
+    def test_thread_id_of_an_accepted_process(self):
+        tid_file = os.path.join(self.s.fresh_dir("tid-"), "tid")
+        p = self.victim(cgroup=self.s.service, thread_file=tid_file)
+        with open(tid_file) as f:
+            tid = int(f.read())
+        self.assertNotEqual(tid, p.pid)
+        self.assertTrue(os.path.isdir(f"/proc/{p.pid}/task/{tid}"))
+        r = self.run_bs("--pid", tid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        obj = self.one_json(r)
+        self.assertIn("thread id", obj["reason"])
+        self.assertUntouched(p, "(its thread id was given)")
+        # Control: the process itself is accepted and gets the signal.
+        r = self.run_bs("--pid", p.pid)
+        self.assertExit(r, OK)
+        self.assertReceived(p, signal.SIGTERM)
+
+    def test_thread_id_listed_with_its_leader(self):
+        tid_file = os.path.join(self.s.fresh_dir("tid-"), "tid")
+        p = self.victim(cgroup=self.s.service, thread_file=tid_file)
+        with open(tid_file) as f:
+            tid = int(f.read())
+        # A refused thread id first: the leader after it is still delivered
+        # once, and only once.
+        r = self.run_bs("--pid", tid, "--pid", p.pid, "--json")
+        self.assertExit(r, NOT_MANAGED)
+        self.assertEqual([o["code"] for o in self.json_lines(r)], [NOT_MANAGED, OK])
+        self.assertReceived(p, signal.SIGTERM)
+
+
+class ExitsDuringTheChecks(adversarial.AdversarialTestCase):
+    """The target dies while banger-signal-testhooks is paused."""
+
+    def setUp(self):
+        super().setUp()
+        self.testhooks = os.environ.get("BANGER_TESTHOOKS")
+        if not self.testhooks or not os.access(self.testhooks, os.X_OK):
+            self.skipTest("no banger-signal-testhooks (configure with -Dtest_hooks=true)")
+
+    def _exits_at(self, point, reap):
+        vm = self.vm()
+        p, pause = self.start_paused(self.testhooks, point, "--pid", vm.pid, "--json")
+        if reap:
+            self.reap_killed(vm)
+        else:
+            os.kill(vm.pid, signal.SIGKILL)
+            while adversarial.harness.proc_state(vm.pid) != "Z":
+                pass
+        r = self.finish(p, pause)
+        self.assertExit(r, NO_PROCESS)
+        obj = self.one_json(r)
+        self.assertEqual(obj["outcome"], "no-such-process")
+        if not reap:
+            self.assertEqual(vm.wait(timeout=5), -signal.SIGKILL)
+        return obj
+
+    def test_exits_after_pinning_zombie(self):
+        self._exits_at("pinned", reap=False)
+
+    def test_exits_after_pinning_reaped(self):
+        obj = self._exits_at("pinned", reap=True)
+        self.assertIn("exited", obj["reason"])
+
+    def test_exits_after_judgement_reaped(self):
+        self._exits_at("judged", reap=True)
+
+    def test_exits_after_judgement_zombie(self):
+        self._exits_at("judged", reap=False)
+
+    def test_control_survives_the_pause(self):
+        v = self.victim(cgroup=self.s.service)
+        p, pause = self.start_paused(self.testhooks, "judged", "--pid", v.pid)
+        self.assertEqual(pending_signals(v.pid), set())
+        r = self.finish(p, pause)
+        self.assertExit(r, OK)
+        self.assertReceived(v, signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    adversarial.main()
