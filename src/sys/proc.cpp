@@ -209,8 +209,8 @@ std::vector<bool> wait_for_exits(const std::vector<int>& pidfds, std::chrono::st
 }
 
 Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
-    UniqueFd pidfd(sys_pidfd_open(pid.get()));
-    if (!pidfd.valid()) {
+    UniqueFd process_fd(sys_pidfd_open(pid.get()));
+    if (!process_fd.valid()) {
         switch (errno) {
             case ESRCH: return Failure{Outcome::NoSuchProcess, "no process has that pid"};
             // pidfd_open refuses ids that are not thread-group leaders
@@ -228,7 +228,7 @@ Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
         if (errno == ENOENT || errno == ESRCH) return gone();
         return system_error("cannot open /proc/<pid>", errno);
     }
-    PinnedProcess pinned(pid, std::move(pidfd), std::move(dirfd));
+    PinnedProcess pinned(pid, std::move(process_fd), std::move(dirfd));
     // If the pinned process is still alive now, the pid was not reused
     // between pidfd_open and the openat above: the directory is its own.
     if (auto alive = pinned.verify_alive(); !alive) return std::move(alive).failure();
