@@ -124,32 +124,10 @@ bool accept_target(const Context& ctx, const PinnedProcess& pinned, TargetReport
     return true;
 }
 
-// Step 5: polkit, for this signal and this target.
-bool authorize_target(const Context& ctx, TargetReport& report) {
-    if (!ctx.polkit_required) {
-        report.polkit = "not-needed";
-        return true;
-    }
-    std::vector<Signal> signals{ctx.signal};
-    if (ctx.may_escalate && !ctx.signal.is_kill()) signals.push_back(parse_signal("KILL").value());
-    for (const Signal& signal : signals) {
-        auto allowed = check_polkit(PolkitQuery{ctx.identity.caller_pid, ctx.caller_uid,
-                                                std::string(polkit_action_for(signal)),
-                                                polkit_details(static_cast<int>(report.pid), signal, report.match,
-                                                               report.cgroup, report.exe.value_or(""))});
-        if (!allowed) {
-            report.polkit = "no";
-            set_failure(report, std::move(allowed).failure());
-            return false;
-        }
-    }
-    report.polkit = "yes";
-    return true;
-}
-
-// The whole fate of one target up to the signal. Returns the pinned process
-// when the signal was delivered (for --wait / --kill-after).
-std::optional<PinnedProcess> handle_target(const Context& ctx, TargetReport& report) {
+// Steps 1-4 for one target: protected pids, pin, judge. Returns the pinned
+// process if it is a banger VM (outcome not yet set), else nullopt with the
+// refusal in `report`.
+std::optional<PinnedProcess> pin_and_judge(const Context& ctx, TargetReport& report) {
     if (auto f = refuse_protected_pid(report.pid, ctx.identity)) {
         set_failure(report, std::move(*f));
         return std::nullopt;
@@ -167,28 +145,88 @@ std::optional<PinnedProcess> handle_target(const Context& ctx, TargetReport& rep
     }
     PinnedProcess pinned = std::move(pinned_or).value();
     test_pause("pinned");
-
     if (!accept_target(ctx, pinned, report)) return std::nullopt;
-    if (!authorize_target(ctx, report)) return std::nullopt;
-    test_pause("judged");
+    // Only the pidfd is needed from here on: one fd per target, not two.
+    pinned.close_proc_dir();
+    return pinned;
+}
 
-    // 6. Still the process we judged? (The pidfd makes the send atomic; this
-    //    turns a process that exited during the checks into a clear answer.)
+// Step 5: polkit, for this signal (and KILL, when --kill-after may send it)
+// and each accepted target, asked all at once.
+void authorize_targets(const Context& ctx, std::vector<TargetReport*>& reports,
+                       std::vector<std::optional<PinnedProcess>>& pinned) {
+    std::vector<Signal> signals{ctx.signal};
+    if (ctx.may_escalate && !ctx.signal.is_kill()) signals.push_back(parse_signal("KILL").value());
+    std::vector<PolkitQuery> queries;
+    std::vector<std::size_t> owner;  // queries[k] is about reports[owner[k]]
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        if (!pinned[i]) continue;
+        if (!ctx.polkit_required) {
+            reports[i]->polkit = "not-needed";
+            continue;
+        }
+        for (const Signal& signal : signals) {
+            queries.push_back(PolkitQuery{ctx.identity.caller_pid, ctx.caller_uid, std::string(polkit_action_for(signal)),
+                                          polkit_details(static_cast<int>(reports[i]->pid), signal, reports[i]->match,
+                                                         reports[i]->cgroup, reports[i]->exe.value_or(""))});
+            owner.push_back(i);
+        }
+    }
+    if (queries.empty()) return;
+    std::vector<Status> answers = check_polkit_all(queries);
+    for (std::size_t k = 0; k < queries.size(); ++k) {
+        TargetReport& report = *reports[owner[k]];
+        if (report.polkit == "no") continue;  // already denied for another signal
+        if (answers[k]) {
+            report.polkit = "yes";
+        } else {
+            report.polkit = "no";
+            set_failure(report, std::move(answers[k]).failure());
+            pinned[owner[k]].reset();
+        }
+    }
+}
+
+// Steps 6-7: still the process we judged? Then signal it through the pidfd.
+bool deliver(const Context& ctx, const PinnedProcess& pinned, TargetReport& report) {
+    test_pause("judged");
+    // The pidfd makes the send atomic; this turns a process that exited
+    // during the checks into a clear answer.
     if (auto alive = pinned.verify_alive(); !alive) {
         set_failure(report, std::move(alive).failure());
-        return std::nullopt;
+        return false;
     }
-    // 7. Signal, through the pidfd.
     if (!ctx.dry_run) {
         if (auto sent = pinned.send(ctx.signal); !sent) {
             set_failure(report, std::move(sent).failure());
-            return std::nullopt;
+            return false;
         }
     }
     report.outcome = Outcome::Delivered;
     report.reason = fmt::format("{} {} (match: {})", ctx.dry_run ? "would deliver" : "delivered", ctx.signal.name(),
                                 match_name(report.match));
-    return pinned;
+    return true;
+}
+
+// Targets are handled in chunks: judge all, authorize all at once, deliver
+// all. Bounds the fds held at once while keeping polkit's round trips few.
+constexpr std::size_t kChunk = 256;
+
+void signal_targets(const Context& ctx, std::vector<TargetReport>& targets,
+                    std::vector<std::pair<TargetReport*, PinnedProcess>>& delivered) {
+    for (std::size_t start = 0; start < targets.size(); start += kChunk) {
+        const std::size_t end = std::min(targets.size(), start + kChunk);
+        std::vector<TargetReport*> reports;
+        std::vector<std::optional<PinnedProcess>> pinned;
+        for (std::size_t i = start; i < end; ++i) {
+            reports.push_back(&targets[i]);
+            pinned.push_back(pin_and_judge(ctx, targets[i]));
+        }
+        authorize_targets(ctx, reports, pinned);
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            if (pinned[i] && deliver(ctx, *pinned[i], *reports[i])) delivered.emplace_back(reports[i], std::move(*pinned[i]));
+        }
+    }
 }
 
 // --wait and --kill-after, for all delivered targets at once: one deadline.
@@ -430,11 +468,9 @@ CallReport run(const Request& request) {
     }
 
     report.targets.resize(args.pids.size());
+    for (std::size_t i = 0; i < args.pids.size(); ++i) report.targets[i].pid = args.pids[i];
     std::vector<std::pair<TargetReport*, PinnedProcess>> delivered;
-    for (std::size_t i = 0; i < args.pids.size(); ++i) {
-        report.targets[i].pid = args.pids[i];
-        if (auto pinned = handle_target(ctx, report.targets[i])) delivered.emplace_back(&report.targets[i], std::move(*pinned));
-    }
+    signal_targets(ctx, report.targets, delivered);
     if ((args.wait || args.kill_after) && !request.dry_run && !delivered.empty()) wait_and_escalate(args, delivered);
     return report;
 }

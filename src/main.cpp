@@ -149,6 +149,7 @@ int run_main(int argc, char** argv) {
             put(stderr, "banger-signal: system error: " + dropped.failure().reason);
             return banger::exit_code(banger::Outcome::SystemError);
         }
+        banger::raise_fd_limit();
     }
     const banger::CallReport report = banger::run(request);
     for (const auto& line : banger::audit_lines(report)) banger::audit(line.outcome, line.text);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,6 +60,13 @@ Status drop_privileges() {
         return Failure{Outcome::SystemError, fmt::format("PR_SET_NO_NEW_PRIVS: {}", std::strerror(errno))};
     }
     return Done{};
+}
+
+void raise_fd_limit() noexcept {
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);  // best effort: without it, large batches fail per target (9)
 }
 
 }  // namespace banger

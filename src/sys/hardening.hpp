@@ -20,4 +20,8 @@ namespace banger {
 // self-elevation path, which must still exec setuid pkexec.
 [[nodiscard]] Status drop_privileges();
 
+// A call may hold a pidfd per target (up to 4096, for --wait): raise the
+// soft RLIMIT_NOFILE to the hard limit (no privilege needed for that).
+void raise_fd_limit() noexcept;
+
 }  // namespace banger

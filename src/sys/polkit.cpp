@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <polkit/polkit.h>
 
-#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -24,6 +24,9 @@ struct PolkitLib {
     decltype(&polkit_authority_check_authorization_sync) check_authorization_sync;
     decltype(&polkit_authorization_result_get_is_authorized) result_is_authorized;
     decltype(&polkit_authorization_result_get_is_challenge) result_is_challenge;
+    decltype(&polkit_authority_check_authorization) check_authorization;
+    decltype(&polkit_authority_check_authorization_finish) check_authorization_finish;
+    decltype(&g_main_context_iteration) main_context_iteration;
     decltype(&g_object_unref) object_unref;
     decltype(&g_error_free) error_free;
 };
@@ -54,6 +57,9 @@ Result<const PolkitLib*> load_polkit() {
                   resolve(handle, "polkit_authority_check_authorization_sync", lib.check_authorization_sync) &&
                   resolve(handle, "polkit_authorization_result_get_is_authorized", lib.result_is_authorized) &&
                   resolve(handle, "polkit_authorization_result_get_is_challenge", lib.result_is_challenge) &&
+                  resolve(handle, "polkit_authority_check_authorization", lib.check_authorization) &&
+                  resolve(handle, "polkit_authority_check_authorization_finish", lib.check_authorization_finish) &&
+                  resolve(handle, "g_main_context_iteration", lib.main_context_iteration) &&
                   resolve(handle, "g_object_unref", lib.object_unref) &&
                   resolve(handle, "g_error_free", lib.error_free);
         if (!ok) error = "libpolkit-gobject-1 lacks a symbol banger-signal needs";
@@ -68,58 +74,54 @@ Result<const PolkitLib*> load_polkit() {
 
 Failure denied(std::string reason) { return Failure{Outcome::NotAuthorized, std::move(reason)}; }
 
-}  // namespace
-
-Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
-    auto loaded = load_polkit();
-    if (!loaded) return std::move(loaded).failure();
-    const PolkitLib& pk = *loaded.value();
-
-    auto unref = [&pk](gpointer p) {
-        if (p != nullptr) pk.object_unref(p);
-    };
-    auto free_error = [&pk](GError* e) {
-        if (e != nullptr) pk.error_free(e);
-    };
-    using ErrorPtr = std::unique_ptr<GError, decltype(free_error)>;
-
-    // One connection to polkitd for the whole call: a batch of 100 pids
-    // must not connect to the system bus 100 times. Kept until exit.
-    static PolkitAuthority* authority = nullptr;
-    GError* raw_error = nullptr;
-    if (authority == nullptr) authority = pk.authority_get_sync(nullptr, &raw_error);
-    ErrorPtr error(raw_error, free_error);
-    if (authority == nullptr) {
-        return denied(fmt::format("cannot reach polkit on the system bus ({}); is polkitd running?",
-                                  error ? error->message : "unknown error"));
+// One connection to polkitd for the whole call: a batch of pids must not
+// connect to the system bus once per pid. Kept until exit.
+Result<PolkitAuthority*> authority(const PolkitLib& pk) {
+    static PolkitAuthority* cached = nullptr;
+    if (cached != nullptr) return cached;
+    GError* error = nullptr;
+    cached = pk.authority_get_sync(nullptr, &error);
+    if (cached == nullptr) {
+        std::string why = error != nullptr ? error->message : "unknown error";
+        if (error != nullptr) pk.error_free(error);
+        return denied(fmt::format("cannot reach polkit on the system bus ({}); is polkitd running?", why));
     }
-    // The subject is the caller process with the caller's uid: polkitd would
-    // authorize any uid-0 subject, and banger-signal itself runs as root.
-    // start_time 0: polkit reads it from /proc itself.
-    std::unique_ptr<PolkitSubject, decltype(unref)> subject(
-        pk.unix_process_new_for_owner(query.subject_pid, 0, static_cast<gint>(query.subject_uid)), unref);
-    std::unique_ptr<PolkitDetails, decltype(unref)> details(pk.details_new(), unref);
-    for (const auto& [key, value] : query.details) pk.details_insert(details.get(), key.c_str(), value.c_str());
-
-    raw_error = nullptr;
-    // Flags none: no interaction. A challenge counts as a denial, because
-    // nobody could answer it here.
-    std::unique_ptr<PolkitAuthorizationResult, decltype(unref)> result(
-        pk.check_authorization_sync(authority, subject.get(), query.action_id.c_str(), details.get(),
-                                    POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, &raw_error),
-        unref);
-    error.reset(raw_error);
-    if (!result) {
-        return denied(fmt::format("polkit could not check {} ({}); is org.banger.signal.policy installed?",
-                                  query.action_id, error ? error->message : "unknown error"));
-    }
-    if (pk.result_is_authorized(result.get()) != FALSE) return PolkitAnswer::Yes;
-    if (pk.result_is_challenge(result.get()) != FALSE) return PolkitAnswer::Challenge;
-    return PolkitAnswer::No;
+    return cached;
 }
 
-Status check_polkit(const PolkitQuery& query) {
-    auto answer = ask_polkit(query);
+// The subject is the caller process with the caller's uid: polkitd would
+// authorize any uid-0 subject, and banger-signal itself runs as root.
+// start_time 0: polkit reads it from /proc itself.
+PolkitSubject* new_subject(const PolkitLib& pk, const PolkitQuery& query) {
+    return pk.unix_process_new_for_owner(query.subject_pid, 0, static_cast<gint>(query.subject_uid));
+}
+
+PolkitDetails* new_details(const PolkitLib& pk, const PolkitQuery& query) {
+    PolkitDetails* details = pk.details_new();
+    for (const auto& [key, value] : query.details) pk.details_insert(details, key.c_str(), value.c_str());
+    return details;
+}
+
+// The answer of one finished check, or why there is none.
+Result<PolkitAnswer> read_result(const PolkitLib& pk, const PolkitQuery& query, PolkitAuthorizationResult* result,
+                                 GError* error) {
+    if (result == nullptr) {
+        std::string why = error != nullptr ? error->message : "unknown error";
+        if (error != nullptr) pk.error_free(error);
+        return denied(fmt::format("polkit could not check {} ({}); is org.banger.signal.policy installed?",
+                                  query.action_id, why));
+    }
+    PolkitAnswer answer = PolkitAnswer::No;
+    if (pk.result_is_authorized(result) != FALSE) {
+        answer = PolkitAnswer::Yes;
+    } else if (pk.result_is_challenge(result) != FALSE) {
+        answer = PolkitAnswer::Challenge;
+    }
+    pk.object_unref(result);
+    return answer;
+}
+
+Status to_status(const PolkitQuery& query, Result<PolkitAnswer> answer) {
     if (!answer) return std::move(answer).failure();
     switch (answer.value()) {
         case PolkitAnswer::Yes: return Done{};
@@ -130,5 +132,75 @@ Status check_polkit(const PolkitQuery& query) {
     }
     return denied(fmt::format("polkit denied {} for uid {}", query.action_id, query.subject_uid));
 }
+
+struct PendingCheck {
+    const PolkitLib* pk;
+    const PolkitQuery* query;
+    std::optional<Result<PolkitAnswer>>* slot;
+    std::size_t* remaining;
+};
+
+void on_checked(GObject* source, GAsyncResult* res, gpointer user_data) {
+    auto* pending = static_cast<PendingCheck*>(user_data);
+    GError* error = nullptr;
+    PolkitAuthorizationResult* result =
+        pending->pk->check_authorization_finish(reinterpret_cast<PolkitAuthority*>(source), res, &error);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): GObject upcast
+    pending->slot->emplace(read_result(*pending->pk, *pending->query, result, error));
+    --*pending->remaining;
+}
+
+}  // namespace
+
+Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
+    auto loaded = load_polkit();
+    if (!loaded) return std::move(loaded).failure();
+    const PolkitLib& pk = *loaded.value();
+    auto auth = authority(pk);
+    if (!auth) return std::move(auth).failure();
+
+    PolkitSubject* subject = new_subject(pk, query);
+    PolkitDetails* details = new_details(pk, query);
+    GError* error = nullptr;
+    // Flags none: no interaction. A challenge counts as a denial, because
+    // nobody could answer it here.
+    PolkitAuthorizationResult* result = pk.check_authorization_sync(
+        auth.value(), subject, query.action_id.c_str(), details, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, &error);
+    pk.object_unref(details);
+    pk.object_unref(subject);
+    return read_result(pk, query, result, error);
+}
+
+std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
+    std::vector<Status> statuses;
+    statuses.reserve(queries.size());
+    auto loaded = load_polkit();
+    auto auth = loaded ? authority(*loaded.value()) : Result<PolkitAuthority*>(loaded.failure());
+    if (!auth) {
+        for (std::size_t i = 0; i < queries.size(); ++i) statuses.emplace_back(auth.failure());
+        return statuses;
+    }
+    const PolkitLib& pk = *loaded.value();
+
+    std::vector<std::optional<Result<PolkitAnswer>>> answers(queries.size());
+    std::vector<PendingCheck> pending(queries.size());
+    std::size_t remaining = queries.size();
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+        pending[i] = PendingCheck{&pk, &queries[i], &answers[i], &remaining};
+        PolkitSubject* subject = new_subject(pk, queries[i]);
+        PolkitDetails* details = new_details(pk, queries[i]);
+        // Flags none, as in ask_polkit: a challenge is a denial.
+        pk.check_authorization(auth.value(), subject, queries[i].action_id.c_str(), details,
+                               POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, on_checked, &pending[i]);
+        pk.object_unref(details);
+        pk.object_unref(subject);
+    }
+    // The replies arrive on the default main context; each callback fills
+    // its slot. polkit always completes a call, with a result or an error.
+    while (remaining > 0) pk.main_context_iteration(nullptr, TRUE);
+    for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*answers[i])));
+    return statuses;
+}
+
+Status check_polkit(const PolkitQuery& query) { return to_status(query, ask_polkit(query)); }
 
 }  // namespace banger

@@ -24,6 +24,11 @@ enum class PolkitAnswer { Yes, Challenge, No };
 // cannot be asked: unreachable, or the action is not registered.
 [[nodiscard]] Result<PolkitAnswer> ask_polkit(const PolkitQuery& query);
 
+// Asks polkitd about all queries at once: the requests are pipelined on one
+// connection, so a batch of N targets costs about one round trip, not N.
+// results[i] answers queries[i], with the meaning of check_polkit.
+[[nodiscard]] std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries);
+
 // Asks polkitd without interaction: YES is Done; NO or a challenge (which we
 // cannot answer) is NotAuthorized; polkitd unreachable or the action not
 // registered is NotAuthorized too, with a reason that says what is missing.

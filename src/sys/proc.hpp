@@ -56,6 +56,8 @@ public:
 
     [[nodiscard]] Pid pid() const noexcept { return pid_; }
     [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
+    // Once judged, only the pidfd is needed; reads fail after this.
+    void close_proc_dir() noexcept { dirfd_.reset(); }
 
     // A whole file below /proc/<pid>, at most `cap` bytes (more: NotManaged,
     // because an oversized fact is never trusted).
