@@ -19,6 +19,7 @@
 #include "policy/proc_stat.hpp"
 #include "policy/signal_name.hpp"
 #include "sys/config_file.hpp"
+#include "sys/hardening.hpp"
 #include "sys/polkit.hpp"
 #include "sys/proc.hpp"
 #include "sys/test_hooks.hpp"
@@ -447,6 +448,11 @@ CallReport run(const Request& request) {
 
     if (auto allowed = authorize_caller(caller, request.config_path.has_value()); !allowed) {
         return fail_call(std::move(report), std::move(allowed).failure(), request.pid_args, pid_max);
+    }
+    // A binary that someone else could have replaced must not act as root.
+    if (auto where = unsafe_own_location()) {
+        return fail_call(std::move(report), Failure{Outcome::NotAuthorized, "refusing to run privileged: " + *where},
+                         request.pid_args, pid_max);
     }
     auto config = request.config_path ? load_config_file(*request.config_path, true)
                                       : load_config_file(BANGER_CONFIG_PATH, false);

@@ -9,11 +9,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 
+#include <string_view>
+#include <vector>
+
 #include <fmt/format.h>
+
+#include "policy/location.hpp"
 
 namespace banger {
 
@@ -60,6 +66,30 @@ Status drop_privileges() {
         return Failure{Outcome::SystemError, fmt::format("PR_SET_NO_NEW_PRIVS: {}", std::strerror(errno))};
     }
     return Done{};
+}
+
+std::optional<std::string> unsafe_own_location() {
+    std::array<char, 4097> buf{};
+    ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+    if (n <= 0) return std::string("cannot read /proc/self/exe");
+    std::string path(buf.data(), static_cast<std::size_t>(n));
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (path.size() > kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+        return "the running binary was deleted or replaced";
+    }
+    std::vector<PathEntry> chain;
+    struct stat st {};
+    // The binary itself: the inode we are running, not whatever the name holds now.
+    if (::stat("/proc/self/exe", &st) != 0) return "cannot stat /proc/self/exe";
+    chain.push_back(PathEntry{path, st.st_uid, st.st_mode});
+    std::string dir = path;
+    while (dir.size() > 1) {
+        std::size_t slash = dir.rfind('/');
+        dir = slash == 0 ? "/" : dir.substr(0, slash);
+        if (::lstat(dir.c_str(), &st) != 0) return "cannot stat " + dir;
+        chain.push_back(PathEntry{dir, st.st_uid, st.st_mode});
+    }
+    return unsafe_location(chain);
 }
 
 void raise_fd_limit() noexcept {

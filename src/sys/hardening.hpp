@@ -2,6 +2,9 @@
 // inherit (fds, signal dispositions, mask, umask, cwd), so none of it is kept.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "policy/result.hpp"
 
 namespace banger {
@@ -19,6 +22,10 @@ namespace banger {
 // mode); empty the bounding set; set no_new_privs. Never called on the
 // self-elevation path, which must still exec setuid pkexec.
 [[nodiscard]] Status drop_privileges();
+
+// Why the running binary could have been replaced by someone other than
+// root (see policy/location.hpp), or nullopt if it could not.
+[[nodiscard]] std::optional<std::string> unsafe_own_location();
 
 // A call may hold a pidfd per target (up to 4096, for --wait): raise the
 // soft RLIMIT_NOFILE to the hard limit (no privilege needed for that).

@@ -12,14 +12,16 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adversarial  # noqa: E402
-from harness import CONTRACT_CODES, NOT_MANAGED, OK, SIGNAL_REFUSED, USAGE  # noqa: E402
+from harness import CONTRACT_CODES, NOT_AUTHORIZED, NOT_MANAGED, OK, SIGNAL_REFUSED, USAGE  # noqa: E402
 
 # MAX_ARG_STRLEN: the kernel refuses any single argument longer than 32 pages
 # (131072 bytes with its NUL) with E2BIG, so 1 MiB can only arrive in pieces.
@@ -354,6 +356,51 @@ class MalformedPids(Victimized):
     def test_control_the_plain_spelling_delivers(self):
         self.expect_untouched = False
         r = self.run_bs("--pid", self.target.pid)
+        self.assertExit(r, OK)
+        self.assertReceived(self.target, signal.SIGTERM)
+
+
+class WritableLocation(Victimized):
+    """Root must not run a binary that someone else could have replaced: the
+    binary and every directory above it belong to root and are not writable by
+    group or others (a sticky directory like /tmp is fine)."""
+
+    def copy_binary(self, dir_mode, file_mode=0o755, owner=None):
+        base = tempfile.mkdtemp(prefix="banger-loc-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, base, True)
+        os.chmod(base, dir_mode)
+        dest = os.path.join(base, "banger-signal")
+        shutil.copy2(self.bin, dest)
+        os.chmod(dest, file_mode)
+        if owner is not None:
+            os.chown(dest, owner, owner)
+        return dest
+
+    def run_copy(self, path, *args):
+        saved, self.bin = self.bin, path
+        try:
+            return self.run_bs(*args)
+        finally:
+            self.bin = saved
+
+    def assertRefusedLocation(self, path, why):
+        r = self.run_copy(path, "--pid", self.target.pid, "--json")
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertIn("refusing to run privileged", r.err, self.describe(r))
+        self.assertIn(why, json.loads(r.out.splitlines()[0])["reason"], self.describe(r))
+
+    def test_world_writable_directory(self):
+        self.assertRefusedLocation(self.copy_binary(0o777), "writable by group or others")
+
+    def test_group_writable_binary(self):
+        self.assertRefusedLocation(self.copy_binary(0o755, file_mode=0o775), "writable by group or others")
+
+    def test_binary_owned_by_another_user(self):
+        self.assertRefusedLocation(self.copy_binary(0o755, owner=65534), "owned by uid 65534")
+
+    def test_control_root_owned_directory_below_sticky_tmp(self):
+        self.expect_untouched = False
+        r = self.run_copy(self.copy_binary(0o755), "--pid", self.target.pid)
         self.assertExit(r, OK)
         self.assertReceived(self.target, signal.SIGTERM)
 

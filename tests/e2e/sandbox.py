@@ -36,6 +36,7 @@ Python 3 standard library only.
 from __future__ import annotations
 
 import argparse
+import unittest
 import ctypes
 import ctypes.util
 import errno
@@ -1124,6 +1125,33 @@ def main(argv: list[str] | None = None) -> int:
 def _raise_interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
+
+
+def run_unittests(test_module_globals: dict) -> int:
+    """main() of an e2e test file: skip (77) where the sandbox cannot run, enter
+    the private namespace, build one Sandbox, publish it as the module's SB,
+    and run the module's unittest cases against it."""
+    why = preflight()
+    if why:
+        print(f'SKIP: {why}', file=sys.stderr)
+        return SKIP
+    missing = missing_tools()
+    if missing:
+        print('FAIL: missing ' + ', '.join(missing), file=sys.stderr)
+        return 1
+    builddir = os.environ.get('BANGER_E2E_BUILDDIR')
+    if not builddir:
+        print('FAIL: BANGER_E2E_BUILDDIR is not set (run through meson test)', file=sys.stderr)
+        return 1
+    enter_private_namespace()          # re-executes the test file; continues inside
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    with Sandbox(builddir, sourcedir=os.environ.get('BANGER_E2E_SOURCEDIR'),
+                 standin=os.environ.get('BANGER_E2E_STANDIN'),
+                 impostor=os.environ.get('BANGER_E2E_IMPOSTOR'),
+                 verbose=True) as sb:
+        test_module_globals['SB'] = sb
+        prog = unittest.main(module=test_module_globals['__name__'], argv=[sys.argv[0], *sys.argv[1:]], exit=False)
+    return 0 if prog.result.wasSuccessful() else 1
 
 if __name__ == '__main__':
     try:

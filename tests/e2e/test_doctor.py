@@ -353,27 +353,7 @@ class KillAfterAudit(unittest.TestCase):
 
 
 def main() -> int:
-    why = sandbox.preflight()
-    if why:
-        print(f'SKIP: {why}', file=sys.stderr)
-        return sandbox.SKIP
-    missing = sandbox.missing_tools()
-    if missing:
-        print('FAIL: missing ' + ', '.join(missing), file=sys.stderr)
-        return 1
-    builddir = os.environ.get('BANGER_E2E_BUILDDIR')
-    if not builddir:
-        print('FAIL: BANGER_E2E_BUILDDIR is not set (run through meson test)', file=sys.stderr)
-        return 1
-    sandbox.enter_private_namespace()          # re-executes this file; continues inside
-    signal.signal(signal.SIGTERM, sandbox._raise_interrupt)
-    global SB
-    with sandbox.Sandbox(builddir, sourcedir=os.environ.get('BANGER_E2E_SOURCEDIR'),
-                         standin=os.environ.get('BANGER_E2E_STANDIN'),
-                         impostor=os.environ.get('BANGER_E2E_IMPOSTOR'),
-                         verbose=True) as SB:
-        prog = unittest.main(argv=[sys.argv[0], *sys.argv[1:]], exit=False)
-    return 0 if prog.result.wasSuccessful() else 1
+    return sandbox.run_unittests(globals())
 
 
 if __name__ == '__main__':
