@@ -34,6 +34,8 @@ Result<std::string> validate_config_path(std::string_view key, std::string_view 
     if (value.size() > kMaxValueLength) return bad("is too long");
     for (char c : value) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("contains a control character");
+        // Like the file itself, values are ASCII (a "\u00e1" escape too).
+        if (static_cast<unsigned char>(c) >= 0x80) return bad("contains a non-ASCII character");
     }
     if (auto problem = path_problem(value)) return bad(fmt::format("'{}' {} (need an absolute, normalized path)", value, *problem));
     // "/" would make every process (cgroup) or every socket (runtime dir) banger's.

@@ -48,6 +48,7 @@ TEST_CASE("config: invalid values are configuration errors") {
         "sp = [\"/a\",}",
         "k\u02dd = 1",             // toml++ 3.3 reaches "unreachable" on some non-ASCII
         "# comment \xc3\xa9\n",  // any non-ASCII byte is refused
+        "runtime_dir = \"/run/\\u00e1\"",  // ... and so is an escape that decodes to one
     };
     for (const char* text : bad) {
         CAPTURE(text);
