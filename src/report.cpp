@@ -33,13 +33,6 @@ int exit_code_of(const CallReport& report) noexcept {
     return 0;
 }
 
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-    return out;
-}
-
 std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
     std::vector<std::string> lines;
     if (report.call_failure) {

@@ -13,6 +13,7 @@
 #include "policy/judge.hpp"
 #include "policy/outcome.hpp"
 #include "policy/result.hpp"
+#include "policy/text.hpp"
 
 namespace banger {
 
@@ -44,9 +45,6 @@ struct CallReport {
 // 0 if every target succeeded, else the code of the first failure in argument
 // order (a call failure without targets counts as the first).
 [[nodiscard]] int exit_code_of(const CallReport& report) noexcept;
-
-// Control characters from hostile strings (paths, argv) become '?'.
-[[nodiscard]] std::string printable(std::string_view text);
 
 // Human lines for stderr (failures always; successes when verbose).
 [[nodiscard]] std::vector<std::string> human_lines(const CallReport& report, bool verbose);

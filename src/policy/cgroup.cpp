@@ -66,12 +66,11 @@ Result<std::string> select_cgroup_path(std::string_view content) {
 
     std::string_view path = *chosen;
     // The kernel shows cgroups outside the reader's cgroup namespace as "/..".
-    if (path == "/.." || path.substr(0, 4) == "/../") {
+    if (path == "/.." || path.starts_with("/../")) {
         return refuse("process is in a cgroup outside our cgroup namespace");
     }
     // A removed cgroup keeps its old name plus " (deleted)": it names nothing.
-    constexpr std::string_view kDeleted = " (deleted)";
-    if (path.size() >= kDeleted.size() && path.substr(path.size() - kDeleted.size()) == kDeleted) {
+    if (has_deleted_marker(path)) {
         return refuse(fmt::format("process is in a removed cgroup ({})", path.substr(0, 256)));
     }
     if (auto problem = path_problem(path)) {

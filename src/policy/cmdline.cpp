@@ -27,7 +27,7 @@ Result<std::string> find_api_sock(const std::vector<std::string_view>& args) {
         if (arg == kLong || arg == kShort) {
             if (i + 1 >= args.size()) return Failure{Outcome::NotManaged, "api socket flag has no value"};
             value = args[++i];
-        } else if (arg.substr(0, kLongEq.size()) == kLongEq) {
+        } else if (arg.starts_with(kLongEq)) {
             value = arg.substr(kLongEq.size());
         }
         if (value) {

@@ -1,5 +1,7 @@
 #include "policy/config.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 // toml++ 3.3 has internal checks that malformed input can fail ("[[["): in
@@ -18,12 +20,16 @@ thread_local bool check_failed = false;  // NOLINT(cppcoreguidelines-avoid-non-c
 #include <toml++/toml.h>
 
 #include "policy/path.hpp"
+#include "policy/text.hpp"
 
 namespace banger {
 
 namespace {
 
 constexpr std::size_t kMaxValueLength = 1024;
+
+bool is_non_ascii(char c) noexcept { return static_cast<unsigned char>(c) >= 0x80; }
+bool is_ascii(std::string_view s) noexcept { return std::none_of(s.begin(), s.end(), is_non_ascii); }
 
 }  // namespace
 
@@ -32,11 +38,9 @@ Result<std::string> validate_config_path(std::string_view key, std::string_view 
         return Failure{Outcome::ConfigError, fmt::format("{}: value {}", key, why)};
     };
     if (value.size() > kMaxValueLength) return bad("is too long");
-    for (char c : value) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("contains a control character");
-        // Like the file itself, values are ASCII (a "\u00e1" escape too).
-        if (static_cast<unsigned char>(c) >= 0x80) return bad("contains a non-ASCII character");
-    }
+    if (has_control_character(value)) return bad("contains a control character");
+    // Like the file itself, values are ASCII (a "\u00e1" escape too).
+    if (!is_ascii(value)) return bad("contains a non-ASCII character");
     if (auto problem = path_problem(value)) return bad(fmt::format("'{}' {} (need an absolute, normalized path)", value, *problem));
     // "/" would make every process (cgroup) or every socket (runtime dir) banger's.
     if (value == "/") return bad("'/' is not allowed");
@@ -48,10 +52,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
     // some non-ASCII characters. The install record holds paths and ASCII
     // keys, so any byte outside ASCII makes the file invalid, before toml++
     // sees it.
-    for (std::size_t i = 0; i < toml_text.size(); ++i) {
-        if (static_cast<unsigned char>(toml_text[i]) >= 0x80) {
-            return Failure{Outcome::ConfigError, fmt::format("{}: non-ASCII byte at offset {} (only ASCII is accepted)", origin, i)};
-        }
+    if (auto at = std::find_if(toml_text.begin(), toml_text.end(), is_non_ascii); at != toml_text.end()) {
+        return Failure{Outcome::ConfigError, fmt::format("{}: non-ASCII byte at offset {} (only ASCII is accepted)",
+                                                         origin, at - toml_text.begin())};
     }
     toml::table table;
     // toml++ reports syntax errors by exception; it never leaves this function.

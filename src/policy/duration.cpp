@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/text.hpp"
+
 namespace banger {
 
 namespace {
@@ -16,9 +18,7 @@ bool digits(std::string_view s) noexcept {
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view option, std::string_view text) {
     auto bad = [&](std::string_view why) {
-        std::string shown;
-        for (char c : text.substr(0, 32)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
-        return Failure{Outcome::UsageError, fmt::format("{} '{}': {}", option, shown, why)};
+        return Failure{Outcome::UsageError, fmt::format("{} '{}': {}", option, excerpt(text), why)};
     };
     std::size_t dot = text.find('.');
     std::string_view whole = text.substr(0, dot);

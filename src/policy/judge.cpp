@@ -7,6 +7,7 @@
 #include "policy/cgroup.hpp"
 #include "policy/cmdline.hpp"
 #include "policy/path.hpp"
+#include "policy/text.hpp"
 
 namespace banger {
 
@@ -59,8 +60,7 @@ Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_lin
                                          std::string_view runtime_dir) {
     auto refuse = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
     if (!exe_link) return refuse("executable is unreadable");
-    constexpr std::string_view kDeleted = " (deleted)";
-    if (exe_link->size() >= kDeleted.size() && exe_link->substr(exe_link->size() - kDeleted.size()) == kDeleted) {
+    if (has_deleted_marker(*exe_link)) {
         return refuse(fmt::format("executable {} was deleted", *exe_link));
     }
     if (base_name(*exe_link) != "firecracker") {
@@ -70,10 +70,8 @@ Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_lin
     auto sock = find_api_sock(split_cmdline(cmdline_bytes));
     if (!sock) return sock;
     const std::string& path = sock.value();
-    for (char c : path) {
-        // A newline in the path could forge a line of /proc/net/unix.
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refuse("api socket path contains a control character");
-    }
+    // A newline in the path could forge a line of /proc/net/unix.
+    if (has_control_character(path)) return refuse("api socket path contains a control character");
     if (auto problem = path_problem(path)) {
         return refuse(fmt::format("api socket path '{}' {}", path.substr(0, 256), *problem));
     }

@@ -24,13 +24,15 @@ bool is_strictly_within(std::string_view path, std::string_view dir) noexcept {
     if (path_problem(path) || path_problem(dir)) return false;
     if (dir == "/") return path.size() > 1;
     // Component match: "/run/banger/x" is below "/run/banger", "/run/banger-evil/x" is not.
-    return path.size() > dir.size() + 1 && path.substr(0, dir.size()) == dir && path[dir.size()] == '/';
+    return path.size() > dir.size() + 1 && path.starts_with(dir) && path[dir.size()] == '/';
 }
 
 bool is_within_or_equal(std::string_view path, std::string_view dir) noexcept {
     if (path_problem(path) || path_problem(dir)) return false;
     return path == dir || is_strictly_within(path, dir);
 }
+
+bool has_deleted_marker(std::string_view name) noexcept { return name.ends_with(" (deleted)"); }
 
 std::string_view base_name(std::string_view path) noexcept {
     std::size_t slash = path.rfind('/');

@@ -18,6 +18,10 @@ namespace banger {
 // True if `path` lies strictly below `dir` (not equal to it).
 [[nodiscard]] bool is_strictly_within(std::string_view path, std::string_view dir) noexcept;
 
+// The kernel marks a removed file or cgroup by appending " (deleted)" to its
+// name in /proc (exe links, /proc/<pid>/cgroup).
+[[nodiscard]] bool has_deleted_marker(std::string_view name) noexcept;
+
 // The last component: "/usr/bin/firecracker" -> "firecracker".
 [[nodiscard]] std::string_view base_name(std::string_view path) noexcept;
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/text.hpp"
+
 namespace banger {
 
 namespace {
@@ -24,12 +26,7 @@ std::uint64_t to_number(std::string_view digits) noexcept {
 
 Result<std::uint32_t> parse_pid_number(std::string_view text, std::uint32_t pid_max) {
     // Echo at most a short, printable prefix of hostile input.
-    auto shown = [&] {
-        std::string s;
-        for (char c : text.substr(0, 32)) s += (c >= 0x20 && c < 0x7f) ? c : '?';
-        if (text.size() > 32) s += "...";
-        return s;
-    };
+    auto shown = [&] { return excerpt(text); };
     if (!all_digits(text)) {
         return Failure{Outcome::UsageError,
                        fmt::format("invalid pid '{}': expected decimal digits only", shown())};

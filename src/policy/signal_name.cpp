@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/text.hpp"
+
 namespace banger {
 
 namespace {
@@ -47,10 +49,8 @@ Result<Signal> parse_signal(std::string_view text) {
     for (const auto& e : kAllowed) {
         if (equals_ignoring_case(bare, e.name)) return Signal(e.name, e.number);
     }
-    std::string shown;
-    for (char c : text.substr(0, 32)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
     return Failure{Outcome::SignalRefused,
-                   fmt::format("signal '{}' is not allowed (allowed: {})", shown, allowed_signal_names())};
+                   fmt::format("signal '{}' is not allowed (allowed: {})", excerpt(text), allowed_signal_names())};
 }
 
 Signal default_signal() noexcept { return Signal(kAllowed[0].name, kAllowed[0].number); }

@@ -52,7 +52,7 @@ std::optional<UnixSocketLine> parse_unix_socket_line(std::string_view line) noex
 
 std::optional<std::uint64_t> parse_socket_link(std::string_view link) noexcept {
     constexpr std::string_view kPrefix = "socket:[";
-    if (link.size() <= kPrefix.size() + 1 || link.substr(0, kPrefix.size()) != kPrefix || link.back() != ']') {
+    if (link.size() <= kPrefix.size() + 1 || !link.starts_with(kPrefix) || !link.ends_with(']')) {
         return std::nullopt;
     }
     std::uint64_t inode = 0;

@@ -3,11 +3,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -196,11 +194,9 @@ std::vector<DoctorLine> check_cgroups(const Config& config) {
 }
 
 DoctorLine check_pidfd() {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0U));
-    if (fd < 0) {
-        return fail("pidfd", fmt::format("pidfd_open fails: {}", std::strerror(errno)), "run Linux 5.3 or newer");
+    if (auto supported = check_pidfd_support(); !supported) {
+        return fail("pidfd", supported.failure().reason, "run Linux 5.3 or newer");
     }
-    ::close(fd);
     return ok("pidfd", "pidfd_open works");
 }
 

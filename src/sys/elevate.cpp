@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -15,6 +14,7 @@
 #include "policy/authorization.hpp"
 #include "policy/outcome.hpp"
 #include "sys/audit.hpp"
+#include "sys/proc.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not declared by <unistd.h> in C++
 
@@ -29,10 +29,9 @@ Failure fail(Outcome outcome, std::string message) { return Failure{outcome, std
 }  // namespace
 
 Result<int> elevate_through_pkexec(int argc, char** argv, const std::string& audit_summary) {
-    std::array<char, 4097> self{};
-    ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
-    if (n <= 0) return fail(Outcome::SystemError, std::string("cannot read /proc/self/exe: ") + std::strerror(errno));
-    const std::string self_path(self.data(), static_cast<std::size_t>(n));
+    auto self = own_executable_path();
+    if (!self) return std::move(self).failure();
+    const std::string& self_path = self.value();
     if (self_path != BANGER_INSTALLED_PATH) {
         return fail(Outcome::NotAuthorized,
                     "banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH

@@ -9,7 +9,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -20,6 +19,8 @@
 #include <fmt/format.h>
 
 #include "policy/location.hpp"
+#include "policy/path.hpp"
+#include "sys/proc.hpp"
 
 namespace banger {
 
@@ -69,12 +70,10 @@ Status drop_privileges() {
 }
 
 std::optional<std::string> unsafe_own_location() {
-    std::array<char, 4097> buf{};
-    ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-    if (n <= 0) return std::string("cannot read /proc/self/exe");
-    std::string path(buf.data(), static_cast<std::size_t>(n));
-    constexpr std::string_view kDeleted = " (deleted)";
-    if (path.size() > kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+    auto self = own_executable_path();
+    if (!self) return self.failure().reason;
+    const std::string& path = self.value();
+    if (has_deleted_marker(path)) {
         return "the running binary was deleted or replaced";
     }
     std::vector<PathEntry> chain;

@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -40,7 +41,7 @@ Failure system_error(std::string_view what, int err) {
 
 Failure gone() { return Failure{Outcome::NoSuchProcess, "process exited"}; }
 
-// Reads all of `fd` up to `cap` bytes; sets `too_large` when there was more.
+// Reads all of `fd` up to `cap` bytes; more than that is NotManaged.
 Result<std::string> read_capped(int fd, std::size_t cap, std::string_view what) {
     std::string data;
     std::array<char, 16384> buf{};
@@ -60,7 +61,38 @@ Result<std::string> read_capped(int fd, std::size_t cap, std::string_view what) 
     return data;
 }
 
+struct DirCloser {
+    void operator()(DIR* dir) const noexcept { ::closedir(dir); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+
+// `name` below `at` as a directory stream; null with errno set on failure.
+UniqueDir open_dir_at(int at, const char* name) {
+    int fd = ::openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return nullptr;
+    DIR* dir = ::fdopendir(fd);  // owns fd from here on
+    if (dir == nullptr) {
+        int err = errno;
+        ::close(fd);
+        errno = err;
+    }
+    return UniqueDir(dir);
+}
+
 }  // namespace
+
+Result<std::string> own_executable_path() {
+    std::array<char, 4097> buf{};
+    ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+    if (n <= 0) return system_error("cannot read /proc/self/exe", errno);
+    return std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+Status check_pidfd_support() {
+    UniqueFd self(sys_pidfd_open(::getpid()));
+    if (!self.valid()) return system_error("pidfd_open fails", errno);
+    return Done{};
+}
 
 Result<UniqueFd> open_proc_root() {
     UniqueFd fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
@@ -73,11 +105,9 @@ Result<UniqueFd> open_proc_root() {
 }
 
 std::uint32_t read_pid_max(int proc_fd) {
-    UniqueFd fd(::openat(proc_fd, "sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return kPidMaxLimit;
-    auto content = read_capped(fd.get(), 64, "pid_max");
+    auto content = read_proc_file(proc_fd, "sys/kernel/pid_max", 64);
     if (!content) return kPidMaxLimit;
-    return parse_pid_max(content.value()).value_or(kPidMaxLimit);
+    return parse_pid_max(*content).value_or(kPidMaxLimit);
 }
 
 bool same_cgroup_namespace_as_init(int proc_fd) {
@@ -108,11 +138,9 @@ std::optional<std::string> read_proc_file(int proc_fd, const char* name, std::si
 // /proc/<pid>/status names a thread group other than <pid>: a thread.
 bool is_thread_id(int proc_fd, Pid pid) {
     const std::string name = std::to_string(pid.get()) + "/status";
-    UniqueFd fd(::openat(proc_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return false;
-    auto status = read_capped(fd.get(), 16384, "status");
+    auto status = read_proc_file(proc_fd, name.c_str(), 16384);
     if (!status) return false;
-    const std::string& text = status.value();
+    const std::string& text = *status;
     std::size_t at = text.find("\nTgid:\t");
     if (at == std::string::npos) return false;
     std::size_t start = at + 7;
@@ -121,24 +149,16 @@ bool is_thread_id(int proc_fd, Pid pid) {
 }
 
 Result<std::vector<std::uint32_t>> list_pids(int proc_fd) {
-    int fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return system_error("cannot open /proc", errno);
-    DIR* dir = ::fdopendir(fd);  // owns fd from here on
-    if (dir == nullptr) {
-        int err = errno;
-        ::close(fd);
-        return system_error("fdopendir /proc", err);
-    }
+    UniqueDir dir = open_dir_at(proc_fd, ".");
+    if (!dir) return system_error("cannot open /proc", errno);
     std::vector<std::uint32_t> pids;
     errno = 0;
-    while (const struct dirent* entry = ::readdir(dir)) {
+    while (const struct dirent* entry = ::readdir(dir.get())) {
         // Only numeric names; threads are hidden from the listing.
         auto pid = parse_pid_number(entry->d_name, kPidMaxLimit);
         if (pid) pids.push_back(pid.value());
     }
-    int err = errno;
-    ::closedir(dir);
-    if (err != 0) return system_error("cannot list /proc", err);
+    if (errno != 0) return system_error("cannot list /proc", errno);
     return pids;
 }
 
@@ -172,14 +192,13 @@ std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& di
                 for (std::uint32_t pid : parse_cgroup_procs(content.value())) pids.push_back(pid);
             }
         }
-        DIR* listing = ::fdopendir(::dup(cg.get()));
-        if (listing == nullptr) continue;
-        while (const struct dirent* entry = ::readdir(listing)) {
+        UniqueDir listing = open_dir_at(cg.get(), ".");
+        if (!listing) continue;
+        while (const struct dirent* entry = ::readdir(listing.get())) {
             if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
             UniqueFd child(::openat(cg.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
             if (child.valid()) pending.push_back(std::move(child));
         }
-        ::closedir(listing);
     }
     return pids;
 }
@@ -252,30 +271,23 @@ std::optional<std::string> PinnedProcess::read_link(const char* name) const {
 }
 
 Result<std::vector<std::uint64_t>> PinnedProcess::fd_socket_inodes() const {
-    int fd = ::openat(dirfd_.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    UniqueDir dir = open_dir_at(dirfd_.get(), "fd");
+    if (!dir) {
         if (errno == ENOENT || errno == ESRCH) return gone();
         return system_error("cannot open /proc/<pid>/fd", errno);
-    }
-    DIR* dir = ::fdopendir(fd);  // owns fd from here on
-    if (dir == nullptr) {
-        int err = errno;
-        ::close(fd);
-        return system_error("fdopendir", err);
     }
     std::vector<std::uint64_t> inodes;
     std::array<char, 64> link{};
     errno = 0;
-    while (const struct dirent* entry = ::readdir(dir)) {
+    while (const struct dirent* entry = ::readdir(dir.get())) {
         if (entry->d_name[0] == '.') continue;
-        ssize_t n = ::readlinkat(::dirfd(dir), entry->d_name, link.data(), link.size() - 1);
+        ssize_t n = ::readlinkat(::dirfd(dir.get()), entry->d_name, link.data(), link.size() - 1);
         if (n <= 0) continue;  // closed meanwhile
         if (auto inode = parse_socket_link(std::string_view(link.data(), static_cast<std::size_t>(n)))) {
             inodes.push_back(*inode);
         }
     }
     int err = errno;
-    ::closedir(dir);
     if (err == ESRCH || err == ENOENT) return gone();
     if (err != 0) return system_error("cannot list /proc/<pid>/fd", err);
     return inodes;

@@ -21,6 +21,12 @@ namespace banger {
 // Opens /proc and checks that it is procfs. Everything else is relative to it.
 [[nodiscard]] Result<UniqueFd> open_proc_root();
 
+// The path of the running binary (/proc/self/exe), or the errno why not.
+[[nodiscard]] Result<std::string> own_executable_path();
+
+// Whether pidfd_open works here (Linux 5.3+); SystemError with the reason if not.
+[[nodiscard]] Status check_pidfd_support();
+
 // /proc/sys/kernel/pid_max, or kPidMaxLimit if unreadable.
 [[nodiscard]] std::uint32_t read_pid_max(int proc_fd);
 

@@ -1,0 +1,20 @@
+// Hostile strings in messages: what the caller or a target wrote is shown,
+// but never as control characters that could forge a line.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace banger {
+
+// Control characters (and DEL) become '?'; everything else is kept.
+[[nodiscard]] std::string printable(std::string_view text);
+
+// At most `max` bytes of caller input for an error message, printable ASCII
+// only (other bytes become '?'), with "..." when cut.
+[[nodiscard]] std::string excerpt(std::string_view text, std::size_t max = 32);
+
+[[nodiscard]] bool has_control_character(std::string_view text) noexcept;
+
+}  // namespace banger
