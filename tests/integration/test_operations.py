@@ -53,6 +53,19 @@ def start_time_of(pid):
 
 class OperationsTestCase(harness.BangerTestCase):
 
+    def assertMalformedSecondsRefused(self, option):
+        """Every malformed SECONDS, in each spelling, is a usage error and signals nothing."""
+        for value in MALFORMED_SECONDS:
+            for form in seconds_args(option, value):
+                with self.subTest(argv=form):
+                    vm = self.vm()
+                    r = self.run_bs("--pid", vm.pid, *form, "--json")
+                    self.assertExit(r, USAGE)
+                    self.assertEqual(r.out, "", "usage errors print no JSON")
+                    self.assertAlive(vm, f"signalled despite {form!r}")
+                    vm.kill()
+                    vm.wait()
+
     def timed_bs(self, *args, **kw):
         t0 = time.monotonic()
         r = self.run_bs(*args, **kw)
@@ -167,16 +180,7 @@ class KillAfter(OperationsTestCase):
         self.assertIs(obj["escalated"], False)
 
     def test_malformed_seconds(self):
-        for value in MALFORMED_SECONDS:
-            for form in seconds_args("--kill-after", value):
-                with self.subTest(argv=form):
-                    vm = self.vm()
-                    r = self.run_bs("--pid", vm.pid, *form, "--json")
-                    self.assertExit(r, USAGE)
-                    self.assertEqual(r.out, "", "usage errors print no JSON")
-                    self.assertAlive(vm, f"signalled despite {form!r}")
-                    vm.kill()
-                    vm.wait()
+        self.assertMalformedSecondsRefused("--kill-after")
 
 
 class Wait(OperationsTestCase):
@@ -239,16 +243,7 @@ class Wait(OperationsTestCase):
                          [(obedient.pid, OK), (stubborn.pid, STILL_RUNNING)])
 
     def test_malformed_seconds(self):
-        for value in MALFORMED_SECONDS:
-            for form in seconds_args("--wait", value):
-                with self.subTest(argv=form):
-                    vm = self.vm()
-                    r = self.run_bs("--pid", vm.pid, *form, "--json")
-                    self.assertExit(r, USAGE)
-                    self.assertEqual(r.out, "", "usage errors print no JSON")
-                    self.assertAlive(vm, f"signalled despite {form!r}")
-                    vm.kill()
-                    vm.wait()
+        self.assertMalformedSecondsRefused("--wait")
 
     def test_well_formed_seconds(self):
         for value in WELL_FORMED_SECONDS:
