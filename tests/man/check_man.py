@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The man page must match the binary, and render without a single warning.
 
-  check_man.py --check drift  --binary BANGER_SIGNAL --page man/banger-signal.8
-  check_man.py --check render --page man/banger-signal.8 [--groff GROFF] [--man MAN]
+  check_man.py --check drift  --binary BANGER_SIGNAL --page BUILDDIR/man/banger-signal.8
+  check_man.py --check render --page BUILDDIR/man/banger-signal.8 [--groff GROFF] [--man MAN]
 
 drift:  every exit code of `banger-signal --help` has an entry in EXIT STATUS whose text
         starts with the same meaning (followed by nothing or by " \\(em ..."), and the
@@ -10,7 +10,8 @@ drift:  every exit code of `banger-signal --help` has an entry in EXIT STATUS wh
         EXIT STATUS too. The OPTIONS tags name exactly the options of --help, with the
         same value names; the page mentions no other long option of banger-signal
         anywhere (so --wait etc. cannot be documented before the binary has them); the
-        --signal entry names every allowed signal and the default. Then the checker
+        --signal entry names every allowed signal and the default; FILES names the
+        install record that --help names (the page is generated per build). Then the checker
         mutates copies of the page and makes sure it notices each drift.
 render: `groff -man -ww -z PAGE` (and the same for a terminal) prints nothing and
         succeeds; the terminal rendering fits 80 columns; if man(1) is given, `man -l`
@@ -185,6 +186,7 @@ class HelpFacts:
     options: dict[str, str | None]   # option -> value name (or None)
     signals: list[str]
     default_signal: str
+    config_path: str                 # the install record the binary reads (--config's help)
 
 
 def parse_help(text: str) -> HelpFacts:
@@ -227,7 +229,11 @@ def parse_help(text: str) -> HelpFacts:
     if not m:
         raise SystemExit('FAIL: cannot find "(default X): A, B, ...;" in the --signal help; '
                          'update tests/man/check_man.py if the help text changed on purpose')
-    return HelpFacts(codes, notes, options, m.group(2).split(', '), m.group(1))
+    c = re.search(r'instead of (/\S+)', text)
+    if not c:
+        raise SystemExit('FAIL: cannot find "instead of /PATH" in the --config help; '
+                         'update tests/man/check_man.py if the help text changed on purpose')
+    return HelpFacts(codes, notes, options, m.group(2).split(', '), m.group(1), c.group(1))
 
 
 # ---------------------------------------------------------------- drift
@@ -293,6 +299,13 @@ def drift_problems(page_source: str, facts: HelpFacts) -> list[str]:
         if base not in facts.options and base not in FOREIGN_LONG_OPTIONS:
             problems.append(f'the page mentions {name}, which --help does not list')
 
+    # The page is generated per build (man/meson.build): it must name the install record
+    # this binary reads, as a FILES entry.
+    files_tags = [unescape(b.tag) for b in sections['FILES'].entries() if b.tag]
+    if facts.config_path not in files_tags:
+        problems.append(f'FILES has no entry for {facts.config_path}, the install record '
+                        f'--help names (is the page generated from banger-signal.8.in?)')
+
     # Signal names.
     signal_entry = next((e for e in sections['OPTIONS'].entries()
                          if '--signal' in LONG_OPT.findall(e.tag or '')), None)
@@ -330,6 +343,9 @@ def mutations(source: str, facts: HelpFacts) -> list[tuple[str, str]]:
     replace_once('value name changed', '.BI \\-\\-pid " PID"\n', '.BI \\-\\-pid " N"\n')
     replace_once('a signal dropped', '.BR USR2\nand', '.BR USR3\nand')
     replace_once('note dropped', 'With several pids:', 'With many pids:')
+    config_roff = facts.config_path.replace('-', '\\-')
+    replace_once('another install record in FILES', f'.TP\n.I {config_roff}\n',
+                 '.TP\n.I /etc/elsewhere.toml\n')
     return out
 
 
