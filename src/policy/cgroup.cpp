@@ -6,6 +6,7 @@
 
 #include "policy/path.hpp"
 #include "policy/pid.hpp"
+#include "policy/text.hpp"
 
 namespace banger {
 
@@ -41,9 +42,7 @@ Result<std::string> select_cgroup_path(std::string_view content) {
     bool malformed = false;
 
     while (!content.empty()) {
-        std::size_t nl = content.find('\n');
-        std::string_view line = content.substr(0, nl);
-        content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);
+        std::string_view line = next_line(content);
         if (line.empty()) continue;
         auto parsed = split_line(line);
         if (!parsed) {
@@ -82,10 +81,8 @@ Result<std::string> select_cgroup_path(std::string_view content) {
 std::vector<std::uint32_t> parse_cgroup_procs(std::string_view content) {
     std::vector<std::uint32_t> pids;
     while (!content.empty()) {
-        std::size_t nl = content.find('\n');
-        auto pid = parse_pid_number(content.substr(0, nl), kPidMaxLimit);
+        auto pid = parse_pid_number(next_line(content), kPidMaxLimit);
         if (pid) pids.push_back(pid.value());
-        content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);
     }
     return pids;
 }

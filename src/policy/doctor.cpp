@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/text.hpp"
+
 namespace banger {
 
 namespace {
@@ -41,9 +43,7 @@ CgroupMounts detect_cgroup_mounts(std::string_view mountinfo) {
     CgroupMounts mounts;
     bool any_v1 = false;
     while (!mountinfo.empty()) {
-        std::size_t nl = mountinfo.find('\n');
-        std::string_view line = mountinfo.substr(0, nl);
-        mountinfo.remove_prefix(nl == std::string_view::npos ? mountinfo.size() : nl + 1);
+        std::string_view line = next_line(mountinfo);
         // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
         auto fields = split_spaces(line);
         auto dash = std::find(fields.begin(), fields.end(), "-");

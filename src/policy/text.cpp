@@ -28,4 +28,11 @@ bool has_control_character(std::string_view text) noexcept {
     return std::any_of(text.begin(), text.end(), is_control);
 }
 
+std::string_view next_line(std::string_view& rest) noexcept {
+    std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    return line;
+}
+
 }  // namespace banger

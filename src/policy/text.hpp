@@ -17,4 +17,8 @@ namespace banger {
 
 [[nodiscard]] bool has_control_character(std::string_view text) noexcept;
 
+// Takes the first line off `rest` and returns it without its '\n'; the last
+// line needs no '\n'. For `while (!rest.empty()) { auto line = next_line(rest); ... }`.
+[[nodiscard]] std::string_view next_line(std::string_view& rest) noexcept;
+
 }  // namespace banger
