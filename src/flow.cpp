@@ -412,13 +412,12 @@ CallReport check_arguments(const Request& request) {
     return report;
 }
 
-CallReport refuse_call(const Request& request, Failure failure) {
-    CallReport report = check_arguments(request);
-    report.targets.clear();
-    report.call_failure.reset();
-    report.caller_uid = ::getuid();
-    report.caller_pid = ::getppid();
-    return fail_call(std::move(report), std::move(failure), request.pid_args, kPidMaxLimit);
+CallReport refuse_call(CallReport checked, const Request& request, Failure failure) {
+    checked.targets.clear();
+    checked.call_failure.reset();
+    checked.caller_uid = ::getuid();
+    checked.caller_pid = ::getppid();
+    return fail_call(std::move(checked), std::move(failure), request.pid_args, kPidMaxLimit);
 }
 
 CallReport run(const Request& request) {

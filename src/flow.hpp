@@ -28,8 +28,9 @@ struct Request {
 [[nodiscard]] CallReport check_arguments(const Request& request);
 
 // A report for a call that failed as a whole (e.g. elevation refused): one
-// entry per pid given, all with that failure.
-[[nodiscard]] CallReport refuse_call(const Request& request, Failure failure);
+// entry per pid given, all with that failure. `checked` is what
+// check_arguments() said of the same request (it had no call_failure).
+[[nodiscard]] CallReport refuse_call(CallReport checked, const Request& request, Failure failure);
 
 // The whole privileged call: signal the targets, or with `list`, report
 // every process that would be accepted.

@@ -132,14 +132,15 @@ int run_main(int argc, char** argv) {
     // Not root: check the arguments here, then let polkit decide through
     // pkexec. (--config is never elevated: the privileged run would refuse it.)
     if ((::getuid() != 0 || ::geteuid() != 0) && !request.config_path) {
-        const banger::CallReport checked = banger::check_arguments(request);
+        banger::CallReport checked = banger::check_arguments(request);
         if (checked.call_failure) return emit(checked, json, verbose);
         std::string summary = "pids=";
         for (std::size_t i = 0; i < request.pid_args.size(); ++i) summary += (i ? "," : "") + request.pid_args[i];
         if (request.list) summary = "list=1";
         auto elevated = banger::elevate_through_pkexec(argc, argv, summary + " signal=" + checked.signal_name);
         if (elevated) return elevated.value();
-        return emit(banger::refuse_call(request, std::move(elevated).failure()), json, verbose);
+        return emit(banger::refuse_call(std::move(checked), request, std::move(elevated).failure()), json,
+                    verbose);
     }
 
     // Privileged from here on: keep only the capabilities the checks and the
