@@ -113,14 +113,9 @@ bool accept_target(const Context& ctx, const PinnedProcess& pinned, TargetReport
     if (!claim) return not_managed(claim.failure().reason);
     report.api_sock = claim.value();
 
-    auto listening = pinned.listening_sockets_at(claim.value());
-    if (!listening && listening.failure().outcome != Outcome::NotManaged) return read_failed(std::move(listening).failure());
-    if (!listening) return not_managed(listening.failure().reason);
-    auto fds = pinned.fd_socket_inodes();
-    if (!fds) return read_failed(std::move(fds).failure());
-    if (!holds_listening_socket(listening.value(), fds.value())) {
-        return not_managed(fmt::format("it does not hold a listening socket at {}", claim.value()));
-    }
+    auto served = pinned.serves_unix_socket_at(claim.value());
+    if (!served && served.failure().outcome != Outcome::NotManaged) return read_failed(std::move(served).failure());
+    if (!served) return not_managed(served.failure().reason);
     report.match = Match::ApiSock;
     return true;
 }

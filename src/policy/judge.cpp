@@ -70,7 +70,7 @@ Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_lin
     auto sock = find_api_sock(split_cmdline(cmdline_bytes));
     if (!sock) return sock;
     const std::string& path = sock.value();
-    // A newline in the path could forge a line of /proc/net/unix.
+    // Control characters in the path would reach messages and the log.
     if (has_control_character(path)) return refuse("api socket path contains a control character");
     if (auto problem = path_problem(path)) {
         return refuse(fmt::format("api socket path '{}' {}", path.substr(0, 256), *problem));
@@ -80,13 +80,6 @@ Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_lin
         return refuse(fmt::format("api socket {} is not inside {}", path.substr(0, 256), runtime_dir));
     }
     return sock;
-}
-
-bool holds_listening_socket(const std::vector<std::uint64_t>& listening_at_path,
-                            const std::vector<std::uint64_t>& fd_sockets) noexcept {
-    return std::any_of(fd_sockets.begin(), fd_sockets.end(), [&](std::uint64_t inode) {
-        return std::find(listening_at_path.begin(), listening_at_path.end(), inode) != listening_at_path.end();
-    });
 }
 
 }  // namespace banger

@@ -52,11 +52,4 @@ struct CgroupVerdict {
                                                        std::string_view cmdline_bytes,
                                                        std::string_view runtime_dir);
 
-// Rule 2, second half: one of the process's open fds is a listening unix
-// socket bound to the claimed path. `listening_at_path`: inodes of listening
-// sockets bound to that path (from net/unix); `fd_sockets`: socket inodes of
-// the process's fds.
-[[nodiscard]] bool holds_listening_socket(const std::vector<std::uint64_t>& listening_at_path,
-                                          const std::vector<std::uint64_t>& fd_sockets) noexcept;
-
 }  // namespace banger

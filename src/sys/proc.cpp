@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -13,7 +16,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -40,6 +45,15 @@ Failure system_error(std::string_view what, int err) {
 }
 
 Failure gone() { return Failure{Outcome::NoSuchProcess, "process exited"}; }
+
+// readdir() reports an error only through errno, and so can whatever runs
+// between two calls (a failed readlinkat of an fd closed meanwhile leaves
+// ENOENT): errno is cleared right before each call, so after the loop it is
+// readdir's own.
+const struct dirent* next_entry(DIR* dir) noexcept {
+    errno = 0;
+    return ::readdir(dir);
+}
 
 // Reads all of `fd` up to `cap` bytes; more than that is NotManaged.
 Result<std::string> read_capped(int fd, std::size_t cap, std::string_view what) {
@@ -152,8 +166,7 @@ Result<std::vector<std::uint32_t>> list_pids(int proc_fd) {
     UniqueDir dir = open_dir_at(proc_fd, ".");
     if (!dir) return system_error("cannot open /proc", errno);
     std::vector<std::uint32_t> pids;
-    errno = 0;
-    while (const struct dirent* entry = ::readdir(dir.get())) {
+    while (const struct dirent* entry = next_entry(dir.get())) {
         // Only numeric names; threads are hidden from the listing.
         auto pid = parse_pid_number(entry->d_name, kPidMaxLimit);
         if (pid) pids.push_back(pid.value());
@@ -194,7 +207,7 @@ std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& di
         }
         UniqueDir listing = open_dir_at(cg.get(), ".");
         if (!listing) continue;
-        while (const struct dirent* entry = ::readdir(listing.get())) {
+        while (const struct dirent* entry = next_entry(listing.get())) {
             if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
             UniqueFd child(::openat(cg.get(), entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
             if (child.valid()) pending.push_back(std::move(child));
@@ -278,8 +291,7 @@ Result<std::vector<std::uint64_t>> PinnedProcess::fd_socket_inodes() const {
     }
     std::vector<std::uint64_t> inodes;
     std::array<char, 64> link{};
-    errno = 0;
-    while (const struct dirent* entry = ::readdir(dir.get())) {
+    while (const struct dirent* entry = next_entry(dir.get())) {
         if (entry->d_name[0] == '.') continue;
         ssize_t n = ::readlinkat(::dirfd(dir.get()), entry->d_name, link.data(), link.size() - 1);
         if (n <= 0) continue;  // closed meanwhile
@@ -293,55 +305,52 @@ Result<std::vector<std::uint64_t>> PinnedProcess::fd_socket_inodes() const {
     return inodes;
 }
 
-Result<std::vector<std::uint64_t>> PinnedProcess::listening_sockets_at(std::string_view path) const {
-    // /proc/net/unix lists every unix socket in the namespace: on a busy host
-    // it is large, so it is parsed line by line through a fixed buffer and
-    // bounded in total size instead of read whole.
-    constexpr std::size_t kMaxTotal = 256U << 20;
-    constexpr std::size_t kMaxLine = 8192;
-    UniqueFd fd(::openat(dirfd_.get(), "net/unix", O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        if (errno == ENOENT || errno == ESRCH) return gone();
-        return system_error("cannot open /proc/<pid>/net/unix", errno);
+Status PinnedProcess::serves_unix_socket_at(const std::string& path) const {
+    auto not_managed = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
+    struct stat file {};
+    if (::lstat(path.c_str(), &file) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return not_managed(fmt::format("there is no socket at {}", path));
+        return system_error(fmt::format("cannot stat {}", path), errno);
     }
-    std::vector<std::uint64_t> inodes;
-    std::string pending;
-    std::array<char, 65536> buf{};
-    std::size_t total = 0;
-    auto take_line = [&](std::string_view line) {
-        auto entry = parse_unix_socket_line(line);
-        if (entry && entry->listening && entry->path == path) inodes.push_back(entry->inode);
-    };
-    while (true) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == ESRCH) return gone();
-            return system_error("cannot read /proc/<pid>/net/unix", errno);
-        }
-        if (n == 0) break;
-        total += static_cast<std::size_t>(n);
-        if (total > kMaxTotal) return Failure{Outcome::NotManaged, "/proc/<pid>/net/unix is too large"};
-        std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
-        while (!chunk.empty()) {
-            std::size_t nl = chunk.find('\n');
-            if (nl == std::string_view::npos) {
-                pending.append(chunk);
-                if (pending.size() > kMaxLine) return Failure{Outcome::NotManaged, "/proc/<pid>/net/unix has an overlong line"};
-                break;
-            }
-            if (pending.empty()) {
-                take_line(chunk.substr(0, nl));
-            } else {
-                pending.append(chunk.substr(0, nl));
-                take_line(pending);
-                pending.clear();
-            }
-            chunk.remove_prefix(nl + 1);
-        }
+    if (!S_ISSOCK(file.st_mode)) return not_managed(fmt::format("{} is not a socket", path));
+
+    // Which listening sockets are bound to that very file (normally one)...
+    UniqueFd diag(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    if (!diag.valid()) return system_error("cannot open a sock_diag socket", errno);
+    constexpr std::uint32_t kSeq = 1;
+    const std::vector<unsigned char> request = unix_diag_dump_request(kSeq);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(diag.get(), request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&kernel),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockaddr API
+                 sizeof kernel) < 0) {
+        return system_error("cannot ask sock_diag", errno);
     }
-    if (!pending.empty()) take_line(pending);
-    return inodes;
+    std::vector<std::uint64_t> bound_here;
+    std::vector<unsigned char> datagram(65536);
+    constexpr std::size_t kMaxDatagrams = 65536;  // a dump of a few million sockets at most
+    for (std::size_t i = 0;; ++i) {
+        if (i == kMaxDatagrams) return system_error("sock_diag's answer does not end", EOVERFLOW);
+        ssize_t n = 0;
+        do {
+            n = ::recv(diag.get(), datagram.data(), datagram.size(), 0);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return system_error("cannot read from sock_diag", errno);
+        auto batch = parse_unix_diag_dump(std::span(datagram.data(), static_cast<std::size_t>(n)), kSeq);
+        if (!batch) return std::move(batch).failure();
+        for (const UnixSocketInfo& listener : batch.value().sockets) {
+            if (listens_on_file(listener, file.st_dev, file.st_ino)) bound_here.push_back(listener.inode);
+        }
+        if (batch.value().done) break;
+    }
+    if (bound_here.empty()) return not_managed(fmt::format("no socket listens on {}", path));
+
+    // ...and does the process hold one of them?
+    auto held = fd_socket_inodes();
+    if (!held) return std::move(held).failure();
+    for (std::uint64_t inode : held.value()) {
+        if (std::find(bound_here.begin(), bound_here.end(), inode) != bound_here.end()) return Done{};
+    }
+    return not_managed(fmt::format("it does not hold a listening socket bound to {}", path));
 }
 
 Status PinnedProcess::verify_alive() const {

@@ -73,9 +73,12 @@ public:
 
     // Socket inodes of the process's open fds.
     [[nodiscard]] Result<std::vector<std::uint64_t>> fd_socket_inodes() const;
-    // Inodes of listening unix sockets bound to `path`, in the process's
-    // network namespace (/proc/<pid>/net/unix), read as a stream.
-    [[nodiscard]] Result<std::vector<std::uint64_t>> listening_sockets_at(std::string_view path) const;
+    // Rule 2's proof: one of the process's fds is a unix socket that listens,
+    // bound to the very file that banger-signal finds at `path` (lstat, in its
+    // own mount namespace). Asks the kernel through sock_diag, in banger-signal's
+    // network namespace. Done, or NotManaged with the reason; other failures
+    // are system errors or a vanished process.
+    [[nodiscard]] Status serves_unix_socket_at(const std::string& path) const;
 
     // Still alive and still the process we pinned (signal 0 via the pidfd).
     [[nodiscard]] Status verify_alive() const;

@@ -1,7 +1,9 @@
-// /proc/<pid>/net/unix lines and /proc/<pid>/fd socket links.
-#include <cinttypes>
+// sock_diag answers (the proof of rule 2) and /proc/<pid>/fd socket links.
+#include <sys/sysmacros.h>
+
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
+#include <span>
 #include <string>
 
 #include "fuzz_check.hpp"
@@ -11,54 +13,56 @@ using namespace banger;
 
 namespace {
 
-// The line the kernel would print for `entry` (net/af_unix.c, unix_seq_show).
-std::string kernel_line(const UnixSocketLine& entry) {
-    char head[96];
-    std::snprintf(head, sizeof head, "0000000000000000: 00000002 00000000 %08X 0001 %02X %5" PRIu64,
-                  entry.listening ? 0x00010000U : 0U, entry.listening ? 1U : 3U, entry.inode);
-    std::string line = head;
-    line += ' ';
-    line += entry.path;
-    return line + "\n";
+std::uint32_t u32_at(const std::uint8_t* data, std::size_t size, std::size_t offset) {
+    std::uint32_t v = 0;
+    if (offset + sizeof v <= size) std::memcpy(&v, data + offset, sizeof v);
+    return v;
 }
 
-bool same(const std::optional<UnixSocketLine>& a, const std::optional<UnixSocketLine>& b) {
-    if (a.has_value() != b.has_value()) return false;
-    return !a || (a->inode == b->inode && a->listening == b->listening && a->path == b->path);
-}
-
-void check_line(std::string_view line) {
-    auto entry = parse_unix_socket_line(line);
-    // With or without its newline, a line means the same.
-    if (!fuzz::ends_with(line, "\n")) FUZZ_REQUIRE(same(entry, parse_unix_socket_line(std::string(line) + "\n")));
-    if (!entry) return;
-    // The path is the rest of this very line, not a copy and not more.
-    FUZZ_REQUIRE(entry->path.data() >= line.data() &&
-                 entry->path.data() + entry->path.size() <= line.data() + line.size());
-    FUZZ_REQUIRE(fuzz::ends_with(line, entry->path) || fuzz::ends_with(line, std::string(entry->path) + "\n"));
-
-    const std::string printed = kernel_line(*entry);
-    FUZZ_REQUIRE(same(entry, parse_unix_socket_line(printed)));
-
-    const std::string link = "socket:[" + std::to_string(entry->inode) + "]";
-    FUZZ_REQUIRE(parse_socket_link(link) == entry->inode);
+void check_dump(std::span<const unsigned char> bytes, std::uint32_t seq) {
+    auto r = parse_unix_diag_dump(bytes, seq);
+    if (!r) {
+        FUZZ_REQUIRE(r.failure().outcome == Outcome::SystemError);
+        FUZZ_REQUIRE(!r.failure().reason.empty());
+        return;
+    }
+    FUZZ_REQUIRE(!bytes.empty());
+    for (const UnixSocketInfo& s : r.value().sockets) {
+        if (!s.file_inode) {
+            FUZZ_REQUIRE(!listens_on_file(s, 0, 0));
+            continue;
+        }
+        // Bound to a file: it matches exactly that file, and only when listening.
+        const std::uint64_t dev = makedev(s.file_dev >> 20U, s.file_dev & 0xfffffU);
+        FUZZ_REQUIRE(listens_on_file(s, dev, *s.file_inode) == s.listening);
+        FUZZ_REQUIRE(!listens_on_file(s, dev, std::uint64_t{*s.file_inode} + 1));
+        FUZZ_REQUIRE(!listens_on_file(s, dev, std::uint64_t{*s.file_inode} + (std::uint64_t{1} << 32)));
+        FUZZ_REQUIRE(!listens_on_file(s, dev + 1, *s.file_inode));
+    }
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view text = fuzz::as_text(data, size);
-    // As the flow reads the file: line by line. And the whole input as one line.
-    fuzz::for_each_line(text, check_line);
-    check_line(text);
+    // The sequence number the datagram claims to answer (header bytes 8..11),
+    // so that the fuzzer reaches past the check that it answers this request.
+    const std::span<const unsigned char> bytes(data, size);
+    const std::uint32_t seq = u32_at(data, size, 8);
+    check_dump(bytes, seq);
+    check_dump(bytes, seq + 1);
+
+    // Our own request never parses as an answer.
+    const auto request = unix_diag_dump_request(seq);
+    FUZZ_REQUIRE(!parse_unix_diag_dump(std::span(request.data(), request.size()), seq).ok());
 
     // "socket:[N]" with N decimal; nothing else.
+    const std::string_view text = fuzz::as_text(data, size);
     for (std::string_view link : {text, text.substr(0, text.find('\n'))}) {
-        if (auto inode = parse_socket_link(link)) {
+        if (auto parsed = parse_socket_link(link)) {
             FUZZ_REQUIRE(fuzz::starts_with(link, "socket:[") && fuzz::ends_with(link, "]"));
             const std::string_view digits = link.substr(8, link.size() - 9);
             FUZZ_REQUIRE(!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos);
-            FUZZ_REQUIRE(parse_socket_link("socket:[" + std::to_string(*inode) + "]") == inode);
+            FUZZ_REQUIRE(parse_socket_link("socket:[" + std::to_string(*parsed) + "]") == parsed);
         }
     }
     return 0;

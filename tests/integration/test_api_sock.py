@@ -6,6 +6,7 @@ rule can accept it.
 """
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -45,6 +46,16 @@ class ApiSockAccepted(harness.BangerTestCase):
         p = self.runtime_sock()
         self._delivered(["--id", "vm7", "--api-sock", p, "--config-file", "/nonexistent",
                          "--level", "Debug"], p)
+
+    def test_fds_coming_and_going_do_not_look_like_an_exit(self):
+        # Listing /proc/<pid>/fd races with the target's own open/close; a
+        # link that vanished between readdir and readlink must not be taken
+        # for the end of the listing, or for the process having exited.
+        p = self.runtime_sock()
+        fc = self.firecracker("--api-sock", p, cgroup=self.s.foreign, env={"STANDIN_CHURN_FDS": "1"})
+        codes = [self.run_bs("--dry-run", "--pid", fc.pid).returncode for _ in range(60)]
+        self.assertEqual(codes, [OK] * 60)
+        self.assertAlive(fc)
 
     def test_socket_directly_in_runtime_dir(self):
         p = os.path.join(self.s.runtime_dir, f"direct-{os.getpid()}.sock")
@@ -161,6 +172,50 @@ class ApiSockRefused(harness.BangerTestCase):
     def test_holds_another_socket_than_claimed(self):
         claimed, held = self.runtime_sock(), self.runtime_sock()
         self._refused(["--api-sock", claimed], env={"STANDIN_BIND_PATH": held})
+
+    # -- where the proof of holding comes from ----------------------------------------
+    @staticmethod
+    def _net_unix_claims(pid, path):
+        """Lines of the target's /proc/<pid>/net/unix that end in " <path>"."""
+        with open(f"/proc/{pid}/net/unix", encoding="utf-8", errors="replace") as f:
+            return [ln for ln in f.read().split("\n") if ln.endswith(" " + path)]
+
+    def test_forged_net_unix_line_in_an_abstract_name(self):
+        # Anyone can bind an abstract socket, and its name is printed raw in
+        # /proc/net/unix: "x\n<a whole line listening at P with our inode>".
+        p = self.runtime_sock()
+        fc = self._refused(["--api-sock", p], env={"STANDIN_FORGE_NET_UNIX": "1"})
+        self.assertTrue(self._net_unix_claims(fc.pid, p), "the forgery did not show up")
+        self.assertFalse(os.path.exists(p))
+
+    def _in_private_mount_ns(self, p, env=None):
+        """A stand-in that binds and listens at p, on a tmpfs only its own mount
+        namespace sees (what an unprivileged user gets with unshare -Urm)."""
+        script = (f"mount -t tmpfs banger-test {shlex.quote(os.path.dirname(p))} && "
+                  f"exec {shlex.quote(self.standin)} --api-sock {shlex.quote(p)}")
+        return self.spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          cgroup=self.s.foreign, env=env)
+
+    def test_socket_bound_in_a_private_mount_namespace(self):
+        p = self.runtime_sock()
+        fc = self._in_private_mount_ns(p)
+        self.assertTrue(self._net_unix_claims(fc.pid, p))
+        self.assertFalse(os.path.exists(p))   # not in our view of the runtime dir
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fc)
+
+    def test_private_namespace_socket_shadowing_a_real_vm(self):
+        p = self.runtime_sock()
+        real = self.firecracker("--api-sock", p, cgroup=self.s.foreign)
+        fake = self._in_private_mount_ns(p)
+        self.assertTrue(self._net_unix_claims(fake.pid, p))
+        r = self.run_bs("--pid", fake.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertAlive(fake)
+        r = self.run_bs("--dry-run", "--pid", real.pid, "--json")
+        self.assertExit(r, OK)
+        self.assertEqual(self.one_json(r)["match"], "api-sock")
 
     def test_glued_short_flag_is_not_a_form(self):
         p = self.runtime_sock()

@@ -11,10 +11,15 @@
 //   STANDIN_NO_LISTEN=1    bind the socket but never listen() on it
 //   STANDIN_BIND_PATH=P    bind P instead of the path on the command line
 //   STANDIN_IGNORE_TERM=1  ignore SIGTERM
+//   STANDIN_CHURN_FDS=1    once ready, open and close a file in a loop (fds come and go)
+//   STANDIN_FORGE_NET_UNIX=1  hold no socket at the claimed path, but listen on an
+//                          abstract socket whose name forges a /proc/net/unix line
+//                          "listening at <claimed path>" with this socket's inode
 //   STANDIN_READY_FD=N     write "ready\n" there once set up (default: stdout)
 // Every other signal banger-signal may send keeps its default action, so the
 // parent can tell from waitpid() which signal arrived.
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +28,9 @@
 #include <string_view>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace {
@@ -94,6 +101,37 @@ void bind_listening_socket(const std::string& path, bool do_listen)
     // fd stays open for the life of the process: that is the point.
 }
 
+// The kernel prints abstract names in /proc/net/unix byte for byte, newlines
+// included: a name can end its own line and write a whole second one.
+void bind_forged_abstract_socket(const std::string& claimed)
+{
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        die("socket");
+    }
+    struct stat st{};
+    if (fstat(fd, &st) != 0) {
+        die("fstat");
+    }
+    // Num: RefCount Protocol Flags(__SO_ACCEPTCON) Type St(SS_UNCONNECTED) Inode Path,
+    // without the kernel's zero padding, to fit sun_path.
+    const std::string forged = "x\n0: 2 0 10000 1 1 " + std::to_string(st.st_ino) + " " + claimed;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (forged.size() + 1 > sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        die("forged name too long");
+    }
+    forged.copy(addr.sun_path + 1, forged.size());  // sun_path[0] == '\0': abstract
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + forged.size());
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+        die("bind abstract");
+    }
+    if (listen(fd, 8) != 0) {
+        die("listen");
+    }
+}
+
 int ready_fd()
 {
     const char* value = std::getenv("STANDIN_READY_FD");
@@ -115,7 +153,9 @@ int main(int argc, char** argv)
 {
     reset_signals(env_is_one("STANDIN_IGNORE_TERM"));
 
-    if (!env_is_one("STANDIN_NO_BIND")) {
+    if (env_is_one("STANDIN_FORGE_NET_UNIX")) {
+        bind_forged_abstract_socket(api_sock_from_args(argc, argv));
+    } else if (!env_is_one("STANDIN_NO_BIND")) {
         const char* override_path = std::getenv("STANDIN_BIND_PATH");
         const std::string path = override_path != nullptr ? std::string{override_path}
                                                            : api_sock_from_args(argc, argv);
@@ -133,6 +173,14 @@ int main(int argc, char** argv)
         close(fd);
     }
 
+    if (env_is_one("STANDIN_CHURN_FDS")) {
+        for (;;) {
+            const int churn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (churn >= 0) {
+                close(churn);
+            }
+        }
+    }
     for (;;) {
         pause();
     }

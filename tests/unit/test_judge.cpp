@@ -97,10 +97,3 @@ TEST_CASE("judge: api-sock claim") {
         CHECK(r.failure().reason.find(row.why) != std::string::npos);
     }
 }
-
-TEST_CASE("judge: socket proof") {
-    CHECK(holds_listening_socket({10, 20}, {5, 20, 30}));
-    CHECK_FALSE(holds_listening_socket({10, 20}, {5, 30}));
-    CHECK_FALSE(holds_listening_socket({}, {5, 30}));
-    CHECK_FALSE(holds_listening_socket({10}, {}));
-}
