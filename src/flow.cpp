@@ -400,7 +400,7 @@ CallReport check_arguments(const Request& request) {
     auto args = parse_arguments(request, pid_max);
     if (!args) {
         // A refused signal is reported as the caller wrote it.
-        if (request.signal_arg) report.signal_name = *request.signal_arg;
+        if (request.signal_arg) report.signal_name = excerpt(*request.signal_arg);
         return fail_call(std::move(report), std::move(args).failure(), request.pid_args, pid_max);
     }
     report.signal_name = std::string(args.value().signal.name());
@@ -434,7 +434,7 @@ CallReport run(const Request& request) {
 
     auto parsed = parse_arguments(request, pid_max);
     if (!parsed) {
-        if (request.signal_arg) report.signal_name = *request.signal_arg;
+        if (request.signal_arg) report.signal_name = excerpt(*request.signal_arg);
         return fail_call(std::move(report), std::move(parsed).failure(), request.pid_args, pid_max);
     }
     const Arguments args = std::move(parsed).value();

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +23,16 @@ std::string audit_quote(std::string_view text) {
         out += c;
     }
     return out + "\"";
+}
+
+// A value that may have come from the caller (a refused signal name): as is
+// when it is one plain word, else quoted, so that it can never add a field.
+std::string audit_word(std::string_view text) {
+    const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '+' ||
+               c == '-';
+    });
+    return plain ? std::string(text) : audit_quote(text);
 }
 
 }  // namespace
@@ -120,7 +132,7 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     for (const auto& t : report.targets) {
         std::string_view match = t.match == Match::None ? "none" : match_name(t.match);
         lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} cgroup={} exe={} reason={}",
-                                    who, t.pid, report.signal_name, outcome_name(report, t.outcome),
+                                    who, t.pid, audit_word(report.signal_name), outcome_name(report, t.outcome),
                                     exit_code(t.outcome), match, t.polkit.empty() ? "-" : t.polkit,
                                     report.dry_run ? 1 : 0, t.escalated ? 1 : 0, audit_quote(t.cgroup),
                                     audit_quote(t.exe.value_or("")), audit_quote(t.reason))});

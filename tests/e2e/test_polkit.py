@@ -154,6 +154,24 @@ class Pkexec(E2ETestCase):
         self.assertUntouched(r, vm)
         self.assertAudited(r, SB.member.uid, vm.pid)
 
+    def test_refused_signal_name_cannot_forge_audit_fields(self):
+        # Straight through pkexec (no unprivileged pre-check): the refused name is the
+        # caller's text, with a space-separated fake outcome and a newline.
+        vm = SB.spawn_vm()
+        hostile = 'TERM outcome=delivered code=0\nbanger-signal[1]: forged'
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', hostile])
+        self.assertExit(r, SIGNAL_REFUSED)
+        self.assertUntouched(r, vm)
+        lines = [rec.message for rec in r.audit()]
+        self.assertEqual(len(lines), 1, r.describe())
+        line = lines[0]
+        self.assertNotIn('\n', line)
+        # Outside quoted values there is exactly one outcome field, the real one.
+        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
+        self.assertEqual(re.findall(r'\boutcome=(\S+)', unquoted), ['signal-refused'], line)
+        self.assertIn(' signal="TERM outcome=delivered code=0?ba..." ', line)
+        self.assertNotIn('\n', r.stderr.rstrip('\n'), r.describe())
+
     def test_member_config_refused_under_pkexec(self):
         # A root-owned, well-formed file that would make the foreign process "managed":
         # honouring --config would deliver, so a 7 here proves it was refused, not judged.
