@@ -13,7 +13,7 @@ bool is_control(char c) noexcept { return static_cast<unsigned char>(c) < 0x20 |
 std::string printable(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    for (char c : text) out += is_control(c) ? '?' : c;
+    for (char c : text) out += (c >= 0x20 && c < 0x7f) ? c : '?';
     return out;
 }
 

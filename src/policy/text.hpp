@@ -8,7 +8,10 @@
 
 namespace banger {
 
-// Control characters (and DEL) become '?'; everything else is kept.
+// For a terminal or the log: every byte that is not printable ASCII becomes
+// '?'. Control characters, DEL, and every byte >= 0x80 too: UTF-8 carries
+// controls of its own (C1, such as U+009B, a terminal's CSI) and bidi
+// overrides (U+202E) that would reorder what an admin reads.
 [[nodiscard]] std::string printable(std::string_view text);
 
 // At most `max` bytes of caller input for an error message, printable ASCII

@@ -107,6 +107,19 @@ class ApiSockRefused(harness.BangerTestCase):
         self.assertExit(r, NOT_MANAGED)
         self.assertAlive(fc)
 
+    def test_terminal_controls_in_the_exe_path_are_not_echoed(self):
+        # U+009B (CSI, a terminal control in UTF-8) and U+202E (right-to-left
+        # override) in the exe's name: the refusal names the exe, as '?'s.
+        d = self.s.fresh_dir("controls-")
+        copy = os.path.join(d.encode(), b"fc\xc2\x9b2J\xe2\x80\xaeevil")
+        shutil.copy2(self.standin, copy)
+        fc = self.spawn([copy, "--api-sock", self.runtime_sock()], cgroup=self.s.foreign)
+        r = self.run_bs("--pid", fc.pid)
+        self.assertExit(r, NOT_MANAGED)
+        self.assertIn(b"fc??2J???evil", r.stderr)
+        self.assertTrue(all(b < 0x80 for b in r.stderr), r.stderr)
+        self.assertAlive(fc)
+
     # -- where the socket is --------------------------------------------------
     def test_socket_outside_runtime_dir(self):
         self._refused(["--api-sock", self.outside_sock()])

@@ -38,13 +38,16 @@ TEST_CASE("next_line takes one line at a time, with or without a final newline")
     CHECK(rest.empty());
 }
 
-TEST_CASE("printable replaces control characters and DEL, keeps the rest") {
+TEST_CASE("printable keeps printable ASCII and nothing else") {
     CHECK(printable("plain text") == "plain text");
     CHECK(printable("a\nb\rc\td") == "a?b?c?d");
     CHECK(printable("\x1b[31mred") == "?[31mred");
     CHECK(printable("del\x7f") == "del?");
     CHECK(printable(std::string_view("nul\0x", 5)) == "nul?x");
-    CHECK(printable("caf\xc3\xa9") == "caf\xc3\xa9");  // bytes >= 0x80 are not control characters
+    CHECK(printable("caf\xc3\xa9") == "caf??");
+    CHECK(printable("\xc2\x9b" "2J") == "??2J");               // U+009B: CSI in UTF-8
+    CHECK(printable("a\xe2\x80\xae" "cba") == "a???cba");      // U+202E: right-to-left override
+    CHECK(printable(" ~") == " ~");
 }
 
 TEST_CASE("excerpt keeps printable ASCII, at most max bytes, and says when it cut") {
