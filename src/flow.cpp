@@ -229,16 +229,20 @@ void signal_targets(const Context& ctx, std::vector<TargetReport>& targets,
 void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport*, PinnedProcess>>& delivered) {
     const bool escalate = args.kill_after.has_value();
     const milliseconds limit = escalate ? *args.kill_after : *args.wait;
+    // INT, TERM, HUP or QUIT (an admin's ^C) ends the wait early, without
+    // escalating; the call still reports and logs what it did.
+    const UniqueFd interrupt(open_interrupt_fd());
     std::vector<int> pidfds;
     pidfds.reserve(delivered.size());
     for (auto& [report, pinned] : delivered) pidfds.push_back(pinned.pidfd());
-    std::vector<bool> exited = wait_for_exits(pidfds, steady_clock::now() + limit);
+    WaitResult waited = wait_for_exits(pidfds, steady_clock::now() + limit, interrupt.get());
+    int interrupted_by = waited.interrupted_by;
 
     std::vector<std::size_t> still;  // indexes into delivered
     for (std::size_t i = 0; i < delivered.size(); ++i) {
-        if (!exited[i]) still.push_back(i);
+        if (!waited.exited[i]) still.push_back(i);
     }
-    if (escalate && !still.empty()) {
+    if (escalate && !still.empty() && interrupted_by == 0) {
         const Signal kill = parse_signal("KILL").value();
         std::vector<int> killed_fds;
         std::vector<std::size_t> killed;
@@ -253,17 +257,26 @@ void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport
             }
             // NoSuchProcess: it exited just before the KILL; that is success.
         }
-        std::vector<bool> gone = wait_for_exits(killed_fds, steady_clock::now() + kAfterKillWait);
+        WaitResult gone = wait_for_exits(killed_fds, steady_clock::now() + kAfterKillWait, interrupt.get());
+        interrupted_by = gone.interrupted_by;
         still.clear();
         for (std::size_t k = 0; k < killed.size(); ++k) {
-            if (!gone[k]) still.push_back(killed[k]);
+            if (!gone.exited[k]) still.push_back(killed[k]);
         }
     }
     for (std::size_t i : still) {
         TargetReport& report = *delivered[i].first;
-        set_failure(report, Failure{Outcome::StillRunning,
-                                    escalate ? fmt::format("still running after KILL (sent after {} ms)", limit.count())
-                                             : fmt::format("still running {} ms after {}", limit.count(), args.signal.name())});
+        std::string why;
+        if (interrupted_by != 0) {
+            const char* name = ::sigabbrev_np(interrupted_by);
+            why = fmt::format("still running when SIG{} ended the wait{}", name != nullptr ? name : "?",
+                              report.escalated ? " (after KILL)" : "");
+        } else if (escalate) {
+            why = fmt::format("still running after KILL (sent after {} ms)", limit.count());
+        } else {
+            why = fmt::format("still running {} ms after {}", limit.count(), args.signal.name());
+        }
+        set_failure(report, Failure{Outcome::StillRunning, std::move(why)});
     }
     for (auto& [report, pinned] : delivered) {
         if (report->outcome != Outcome::Delivered) continue;

@@ -143,6 +143,12 @@ int run_main(int argc, char** argv) {
                     verbose);
     }
 
+    // From here on nobody but a fault of ours may end the call between a
+    // signal sent and its audit line (before polkit starts any thread).
+    if (!banger::hold_async_signals()) {
+        put(stderr, "banger-signal: system error: cannot block signals");
+        return banger::exit_code(banger::Outcome::SystemError);
+    }
     // Privileged from here on: keep only the capabilities the checks and the
     // signal need.
     if (::getuid() == 0 && ::geteuid() == 0) {

@@ -5,6 +5,8 @@
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,8 +50,30 @@ bool sanitize_process_start() noexcept {
     sigset_t none;
     sigemptyset(&none);
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return false;
+    // An interval timer armed by the caller survives exec: its signal could
+    // end us at a moment of the caller's choosing.
+    const itimerval off{};
+    for (int timer : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+        if (::setitimer(timer, &off, nullptr) != 0) return false;
+    }
     ::umask(077);
     return ::chdir("/") == 0;
+}
+
+bool hold_async_signals() noexcept {
+    sigset_t held;
+    sigfillset(&held);
+    // Faults stay deliverable: blocked, they would be fatal without a core or
+    // a clear cause. KILL and STOP cannot be blocked at all.
+    for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&held, fault);
+    return ::sigprocmask(SIG_SETMASK, &held, nullptr) == 0;
+}
+
+int open_interrupt_fd() noexcept {
+    sigset_t interrupts;
+    sigemptyset(&interrupts);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&interrupts, sig);
+    return ::signalfd(-1, &interrupts, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 Status drop_privileges() {

@@ -12,9 +12,23 @@ namespace banger {
 // First thing in main, before anything is opened: fds 0-2 exist (on
 // /dev/null if the caller closed them, so nothing we open can become our
 // stdout), every other inherited fd is closed, signal dispositions and the
-// mask are reset, umask is 077 and the cwd is "/". Returns false if the
+// mask are reset, interval timers (which survive exec, even a setuid one)
+// are disarmed, umask is 077 and the cwd is "/". Returns false if the
 // process cannot be made safe (then the caller exits with a system error).
 [[nodiscard]] bool sanitize_process_start() noexcept;
+
+// Once the process knows it runs privileged, before any thread exists (GLib
+// starts some): every signal that is not a fault of our own is held blocked
+// until exit. The caller may own our terminal (INT, QUIT, HUP, TSTP) or have
+// armed a limit (XCPU, XFSZ) to kill us between a signal sent and its audit
+// line. A wait for exits still ends early on INT, TERM, HUP or QUIT
+// (interrupt_fd). RLIMIT_CPU's hard limit (SIGKILL) is left alone: it counts
+// whole CPU seconds, and a call spends milliseconds (waits sleep in poll).
+[[nodiscard]] bool hold_async_signals() noexcept;
+
+// A signalfd that turns readable when INT, TERM, HUP or QUIT arrives (they
+// are held by hold_async_signals), or -1.
+[[nodiscard]] int open_interrupt_fd() noexcept;
 
 // Once the process knows it runs privileged: keep only CAP_KILL (signal
 // other users' processes), CAP_SYS_PTRACE (read their /proc/<pid>/exe and

@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -216,10 +217,13 @@ std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& di
     return pids;
 }
 
-std::vector<bool> wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline) {
-    std::vector<bool> exited(pidfds.size(), false);
-    std::vector<pollfd> fds(pidfds.size());
+WaitResult wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline,
+                          int interrupt_fd) {
+    WaitResult result{std::vector<bool>(pidfds.size(), false), 0};
+    // The pidfds, then the interrupt fd (poll ignores a negative one).
+    std::vector<pollfd> fds(pidfds.size() + 1);
     for (std::size_t i = 0; i < pidfds.size(); ++i) fds[i] = pollfd{pidfds[i], POLLIN, 0};
+    fds.back() = pollfd{interrupt_fd, POLLIN, 0};
     std::size_t remaining = pidfds.size();
     while (remaining > 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -228,16 +232,23 @@ std::vector<bool> wait_for_exits(const std::vector<int>& pidfds, std::chrono::st
         int n = ::poll(fds.data(), fds.size(), timeout);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // deadline (or poll failure: report what we know)
-        for (std::size_t i = 0; i < fds.size(); ++i) {
+        for (std::size_t i = 0; i < pidfds.size(); ++i) {
             if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-                exited[i] = true;
-                fds[i].fd = -1;  // poll ignores negative fds
+                result.exited[i] = true;
+                fds[i].fd = -1;
                 --remaining;
+            }
+        }
+        if (fds.back().fd >= 0 && (fds.back().revents & POLLIN) != 0) {
+            signalfd_siginfo arrived{};
+            if (::read(interrupt_fd, &arrived, sizeof arrived) == static_cast<ssize_t>(sizeof arrived)) {
+                result.interrupted_by = static_cast<int>(arrived.ssi_signo);
+                break;
             }
         }
         if (timeout == 0) break;
     }
-    return exited;
+    return result;
 }
 
 Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {

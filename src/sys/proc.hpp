@@ -49,9 +49,15 @@ namespace banger {
 [[nodiscard]] std::optional<std::vector<std::uint32_t>> cgroup_tree_pids(const std::string& dir);
 
 // Waits until each pidfd reports its process has exited, or the deadline
-// passes; one deadline for all. exited[i] tells about pidfds[i].
-[[nodiscard]] std::vector<bool> wait_for_exits(const std::vector<int>& pidfds,
-                                               std::chrono::steady_clock::time_point deadline);
+// passes (one deadline for all), or `interrupt_fd` (a signalfd, or -1)
+// turns readable. exited[i] tells about pidfds[i]; interrupted_by is the
+// signal that ended the wait early, or 0.
+struct WaitResult {
+    std::vector<bool> exited;
+    int interrupted_by = 0;
+};
+[[nodiscard]] WaitResult wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline,
+                                        int interrupt_fd);
 
 class PinnedProcess {
 public:

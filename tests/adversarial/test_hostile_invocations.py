@@ -17,11 +17,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adversarial  # noqa: E402
 from harness import CONTRACT_CODES, NOT_AUTHORIZED, NOT_MANAGED, OK, SIGNAL_REFUSED, USAGE  # noqa: E402
+
+STILL_RUNNING = 10
 
 # MAX_ARG_STRLEN: the kernel refuses any single argument longer than 32 pages
 # (131072 bytes with its NUL) with E2BIG, so 1 MiB can only arrive in pieces.
@@ -82,6 +85,76 @@ class EmptyArgv(Victimized):
         r = self.exec_raw("banger-signal", "--config", self.s.config, "--pid", str(self.target.pid))
         self.assertExit(r, OK)
         self.assertReceived(self.target, signal.SIGTERM)
+
+
+class AsyncSignals(adversarial.AdversarialTestCase):
+    """The caller may own the terminal or arm timers and limits that survive exec:
+    nothing of that may end the call between a signal sent and its report."""
+
+    IGNORE_TERM = {"STANDIN_IGNORE_TERM": "1"}
+
+    def start_bs(self, *args, preexec_fn=None):
+        argv = [self.bin, "--config", self.s.config, *[str(a) for a in args]]
+        return subprocess.Popen(argv, env=self.bs_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+
+    def test_interval_timer_armed_before_exec(self):
+        # SIGALRM 300 ms after exec, in the middle of --kill-after's wait: it used to
+        # kill the helper after TERM and before KILL, the report and the audit line.
+        vm = self.vm(env=self.IGNORE_TERM)
+        p = self.start_bs("--pid", vm.pid, "--kill-after", "1", "--json",
+                          preexec_fn=lambda: signal.setitimer(signal.ITIMER_REAL, 0.3))
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, OK, err)
+        obj = json.loads(out)
+        self.assertEqual(obj["outcome"], "delivered")
+        self.assertTrue(obj["escalated"], obj)
+        self.assertDiedOf(vm, signal.SIGKILL)
+
+    def test_interrupt_ends_a_wait_and_the_call_still_reports(self):
+        # An admin's ^C (or a caller owning the terminal) during --wait: the wait
+        # ends, the helper reports the target as still running (10), nothing more.
+        vm = self.vm(env=self.IGNORE_TERM)
+        p = self.start_bs("--pid", vm.pid, "--wait", "60", "--json")
+        self._until_waiting(p)
+        started = time.monotonic()
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(p.returncode, STILL_RUNNING, err)
+        obj = json.loads(out)
+        self.assertEqual(obj["outcome"], "still-running")
+        self.assertIn("SIGINT ended the wait", obj["reason"])
+        self.assertAlive(vm)
+
+    def test_terminal_signals_during_the_wait_do_not_kill(self):
+        victim = self.victim(cgroup=self.s.service)   # blocks every signal: the wait runs out
+        for sig in (signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP, signal.SIGALRM, signal.SIGXCPU, signal.SIGPIPE):
+            with self.subTest(sig=sig.name):
+                p = self.start_bs("--pid", victim.pid, "--signal", "USR1", "--wait", "1", "--json")
+                self._until_waiting(p)
+                os.kill(p.pid, sig)
+                out, err = p.communicate(timeout=10)
+                if sig in (signal.SIGQUIT, signal.SIGHUP):   # interrupts: the wait ends
+                    self.assertEqual(p.returncode, STILL_RUNNING, err)
+                    self.assertIn(f"{sig.name} ended the wait", json.loads(out)["reason"])
+                else:                                         # others: held, the wait runs out
+                    self.assertEqual(p.returncode, STILL_RUNNING, err)
+                    self.assertIn("still running 1000 ms after USR1", json.loads(out)["reason"])
+
+    def _until_waiting(self, p):
+        """Until the helper sits in its wait: blocked in poll(2) (x86-64 syscall 7) with
+        no other thread (without polkit there is none)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{p.pid}/syscall", encoding="ascii") as f:
+                    if f.read().split(" ", 1)[0] == "7":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.005)
+        self.fail("the helper never reached its wait")
 
 
 class ClosedStdio(Victimized):
