@@ -18,6 +18,7 @@
 #include "policy/pid.hpp"
 #include "policy/proc_stat.hpp"
 #include "policy/signal_name.hpp"
+#include "sys/audit.hpp"
 #include "sys/config_file.hpp"
 #include "sys/hardening.hpp"
 #include "sys/polkit.hpp"
@@ -113,7 +114,7 @@ bool accept_target(const Context& ctx, const PinnedProcess& pinned, TargetReport
     if (!claim) return not_managed(claim.failure().reason);
     report.api_sock = claim.value();
 
-    auto served = pinned.serves_unix_socket_at(claim.value());
+    auto served = pinned.serves_unix_socket_at(ctx.config.runtime_dir, claim.value());
     if (!served && served.failure().outcome != Outcome::NotManaged) return read_failed(std::move(served).failure());
     if (!served) return not_managed(served.failure().reason);
     report.match = Match::ApiSock;
@@ -197,6 +198,8 @@ bool deliver(const Context& ctx, const PinnedProcess& pinned, TargetReport& repo
             set_failure(report, std::move(sent).failure());
             return false;
         }
+        audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid, static_cast<std::uint32_t>(ctx.identity.caller_pid),
+                                                  report, ctx.signal.name()));
     }
     report.outcome = Outcome::Delivered;
     report.reason = fmt::format("{} {} (match: {})", ctx.dry_run ? "would deliver" : "delivered", ctx.signal.name(),
@@ -226,7 +229,8 @@ void signal_targets(const Context& ctx, std::vector<TargetReport>& targets,
 }
 
 // --wait and --kill-after, for all delivered targets at once: one deadline.
-void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport*, PinnedProcess>>& delivered) {
+void wait_and_escalate(const Context& ctx, const Arguments& args,
+                       std::vector<std::pair<TargetReport*, PinnedProcess>>& delivered) {
     const bool escalate = args.kill_after.has_value();
     const milliseconds limit = escalate ? *args.kill_after : *args.wait;
     // INT, TERM, HUP or QUIT (an admin's ^C) ends the wait early, without
@@ -249,6 +253,9 @@ void wait_and_escalate(const Arguments& args, std::vector<std::pair<TargetReport
         for (std::size_t i : still) {
             auto& [report, pinned] = delivered[i];
             if (auto sent = pinned.send(kill); sent) {
+                audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid,
+                                                          static_cast<std::uint32_t>(ctx.identity.caller_pid), *report,
+                                                          kill.name()));
                 report->escalated = true;
                 killed.push_back(i);
                 killed_fds.push_back(pinned.pidfd());
@@ -484,7 +491,7 @@ CallReport run(const Request& request) {
     for (std::size_t i = 0; i < args.pids.size(); ++i) report.targets[i].pid = args.pids[i];
     std::vector<std::pair<TargetReport*, PinnedProcess>> delivered;
     signal_targets(ctx, report.targets, delivered);
-    if ((args.wait || args.kill_after) && !request.dry_run && !delivered.empty()) wait_and_escalate(args, delivered);
+    if ((args.wait || args.kill_after) && !request.dry_run && !delivered.empty()) wait_and_escalate(ctx, args, delivered);
     return report;
 }
 

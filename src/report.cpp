@@ -117,6 +117,14 @@ std::vector<std::string> json_lines(const CallReport& report) {
     return lines;
 }
 
+std::string sent_audit_line(std::uint32_t caller_uid, std::uint32_t caller_pid, const TargetReport& target,
+                            std::string_view signal) {
+    std::string_view match = target.match == Match::None ? "none" : match_name(target.match);
+    return fmt::format("caller_uid={} caller_pid={} pid={} signal={} event=sent match={} cgroup={} exe={}", caller_uid,
+                       caller_pid, target.pid, audit_word(signal), match, audit_quote(target.cgroup),
+                       audit_quote(target.exe.value_or("")));
+}
+
 std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = fmt::format("caller_uid={} caller_pid={}", report.caller_uid, report.caller_pid);

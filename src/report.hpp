@@ -56,7 +56,13 @@ struct AuditLine {
     Outcome outcome;
     std::string text;  // "key=value ..."
 };
-// One audit line per target (or one for a failure before any target).
+// One audit line per target (or one for a failure before any target),
+// written when the call is over.
 [[nodiscard]] std::vector<AuditLine> audit_lines(const CallReport& report);
+// The line written the moment a signal has been sent ("event=sent"), before
+// anything else may happen to the call: whatever ends it later (a limit its
+// caller set, a crash), the signal is on record.
+[[nodiscard]] std::string sent_audit_line(std::uint32_t caller_uid, std::uint32_t caller_pid,
+                                          const TargetReport& target, std::string_view signal);
 
 }  // namespace banger

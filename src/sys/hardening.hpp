@@ -22,8 +22,9 @@ namespace banger {
 // until exit. The caller may own our terminal (INT, QUIT, HUP, TSTP) or have
 // armed a limit (XCPU, XFSZ) to kill us between a signal sent and its audit
 // line. A wait for exits still ends early on INT, TERM, HUP or QUIT
-// (interrupt_fd). RLIMIT_CPU's hard limit (SIGKILL) is left alone: it counts
-// whole CPU seconds, and a call spends milliseconds (waits sleep in poll).
+// (interrupt_fd). Also lifts RLIMIT_CPU, whose hard limit is a SIGKILL the
+// caller can time (best effort: needs CAP_SYS_RESOURCE, so call it before
+// drop_privileges).
 [[nodiscard]] bool hold_async_signals() noexcept;
 
 // A signalfd that turns readable when INT, TERM, HUP or QUIT arrives (they

@@ -316,13 +316,47 @@ Result<std::vector<std::uint64_t>> PinnedProcess::fd_socket_inodes() const {
     return inodes;
 }
 
-Status PinnedProcess::serves_unix_socket_at(const std::string& path) const {
+namespace {
+
+// lstat() of `path`, which lies strictly below `dir` (both absolute and
+// normalized: the judge made sure). `dir` is opened as configured (root wrote
+// it, and it may pass through a symlink such as /var/run), but no component
+// below it may be a symlink: else a link inside runtime_dir to a directory
+// others can write would let anyone's socket stand at P.
+Result<struct stat> stat_below(const std::string& dir, const std::string& path) {
     auto not_managed = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
-    struct stat file {};
-    if (::lstat(path.c_str(), &file) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return not_managed(fmt::format("there is no socket at {}", path));
-        return system_error(fmt::format("cannot stat {}", path), errno);
+    auto missing = [&](int err) -> Failure {
+        if (err == ENOENT) return not_managed(fmt::format("there is no socket at {}", path));
+        if (err == ENOTDIR || err == ELOOP) {
+            return not_managed(fmt::format("{} passes through a symlink or a non-directory below {}", path, dir));
+        }
+        return system_error(fmt::format("cannot look up {}", path), err);
+    };
+    UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!at.valid()) return missing(errno == ENOTDIR ? ENOENT : errno);
+    std::string_view rest = std::string_view(path).substr(dir.size());
+    while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    for (std::size_t slash = rest.find('/'); slash != std::string_view::npos; slash = rest.find('/')) {
+        const std::string name(rest.substr(0, slash));
+        UniqueFd next(::openat(at.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next.valid()) return missing(errno);
+        at = std::move(next);
+        rest.remove_prefix(slash + 1);
     }
+    struct stat st {};
+    if (rest.empty() || ::fstatat(at.get(), std::string(rest).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return missing(rest.empty() ? ENOENT : errno);
+    }
+    return st;
+}
+
+}  // namespace
+
+Status PinnedProcess::serves_unix_socket_at(const std::string& runtime_dir, const std::string& path) const {
+    auto not_managed = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
+    auto found = stat_below(runtime_dir, path);
+    if (!found) return std::move(found).failure();
+    const struct stat file = found.value();
     if (!S_ISSOCK(file.st_mode)) return not_managed(fmt::format("{} is not a socket", path));
 
     // Which listening sockets are bound to that very file (normally one)...

@@ -81,10 +81,11 @@ public:
     [[nodiscard]] Result<std::vector<std::uint64_t>> fd_socket_inodes() const;
     // Rule 2's proof: one of the process's fds is a unix socket that listens,
     // bound to the very file that banger-signal finds at `path` (lstat, in its
-    // own mount namespace). Asks the kernel through sock_diag, in banger-signal's
-    // network namespace. Done, or NotManaged with the reason; other failures
-    // are system errors or a vanished process.
-    [[nodiscard]] Status serves_unix_socket_at(const std::string& path) const;
+    // own mount namespace, with no symlink below `runtime_dir`). Asks the
+    // kernel through sock_diag, in banger-signal's network namespace. Done, or
+    // NotManaged with the reason; other failures are system errors or a
+    // vanished process.
+    [[nodiscard]] Status serves_unix_socket_at(const std::string& runtime_dir, const std::string& path) const;
 
     // Still alive and still the process we pinned (signal 0 via the pidfd).
     [[nodiscard]] Status verify_alive() const;

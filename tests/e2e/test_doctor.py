@@ -336,9 +336,12 @@ class KillAfterAudit(unittest.TestCase):
         self.assertEqual(vm.popen.returncode, -signal.SIGKILL, r.describe())
         self.assertIs(json.loads(r.stdout)['escalated'], True, r.describe())
         logged = self.escalation_lines(r, vm.pid)
-        self.assertEqual(len(logged), 1, r.describe())
-        self.assertIn('escalated=1', logged[0])
-        self.assertIn('outcome=delivered', logged[0])
+        # Each signal when it is sent, then the outcome.
+        self.assertEqual(len(logged), 3, r.describe())
+        self.assertIn(' signal=TERM event=sent ', logged[0])
+        self.assertIn(' signal=KILL event=sent ', logged[1])
+        self.assertIn('escalated=1', logged[2])
+        self.assertIn('outcome=delivered', logged[2])
 
     def test_no_escalation_when_term_suffices(self):
         vm = SB.spawn_vm()
@@ -348,8 +351,9 @@ class KillAfterAudit(unittest.TestCase):
         self.assertEqual(vm.popen.returncode, -signal.SIGTERM, r.describe())
         self.assertIs(json.loads(r.stdout)['escalated'], False, r.describe())
         logged = self.escalation_lines(r, vm.pid)
-        self.assertEqual(len(logged), 1, r.describe())
-        self.assertIn('escalated=0', logged[0])
+        self.assertEqual(len(logged), 2, r.describe())
+        self.assertIn(' signal=TERM event=sent ', logged[0])
+        self.assertIn('escalated=0', logged[1])
 
 
 def main() -> int:

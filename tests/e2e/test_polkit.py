@@ -103,6 +103,21 @@ class Pkexec(E2ETestCase):
         self.assertDelivered(r, vm)
         self.assertAudited(r, SB.member.uid, vm.pid)
 
+    def test_sent_signal_is_logged_when_sent(self):
+        # A line the moment the signal is sent, then the outcome line: whatever
+        # ends the call in between (a limit its caller set), the signal is on record.
+        vm = SB.spawn_vm()
+        r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'TERM'])
+        self.assertDelivered(r, vm)
+        lines = [rec.message for rec in r.audit()]
+        sent = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' event=sent ' in ln]
+        done = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' outcome=delivered ' in ln]
+        self.assertEqual(len(sent), 1, r.describe())
+        self.assertEqual(len(done), 1, r.describe())
+        self.assertLess(sent[0], done[0], r.describe())
+        self.assertIn(' signal=TERM ', lines[sent[0]])
+        self.assertIn(f'caller_uid={SB.member.uid} ', lines[sent[0]])
+
     def test_member_self_elevation_delivers(self):
         vm = SB.spawn_vm()
         r = SB.signal_direct(SB.member, ['--pid', str(vm.pid)])

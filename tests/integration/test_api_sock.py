@@ -230,6 +230,20 @@ class ApiSockRefused(harness.BangerTestCase):
         self.assertExit(r, OK)
         self.assertEqual(self.one_json(r)["match"], "api-sock")
 
+    def test_symlinked_directory_below_runtime_dir(self):
+        # A link inside runtime_dir to a directory anyone may write: the socket
+        # bound "at" runtime_dir/link/x.sock really lives outside.
+        outside = self.s.fresh_dir("world-")
+        os.chmod(outside, 0o1777)
+        link = os.path.join(self.s.runtime_dir, f"link{os.getpid()}")
+        os.symlink(outside, link)
+        self.addCleanup(os.unlink, link)
+        p = os.path.join(link, "x.sock")
+        fc = self._refused(["--api-sock", p])
+        self.assertTrue(os.path.exists(os.path.join(outside, "x.sock")))
+        r = self.run_bs("--pid", fc.pid, "--json")
+        self.assertIn("symlink", self.one_json(r)["reason"])
+
     def test_glued_short_flag_is_not_a_form(self):
         p = self.runtime_sock()
         self._refused([f"-a{p}"], env={"STANDIN_BIND_PATH": p})
