@@ -61,6 +61,11 @@ struct Context {
     bool may_escalate;  // --kill-after: KILL must be authorized as well
 };
 
+// Each signal is on record the moment it is sent (see sent_audit_line).
+void log_sent(const Context& ctx, const TargetReport& report, const Signal& signal) {
+    audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid, ctx.identity.caller_pid, report, signal.name()));
+}
+
 void set_failure(TargetReport& report, Failure f) {
     report.outcome = f.outcome;
     report.reason = std::move(f.reason);
@@ -198,8 +203,7 @@ bool deliver(const Context& ctx, const PinnedProcess& pinned, TargetReport& repo
             set_failure(report, std::move(sent).failure());
             return false;
         }
-        audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid, static_cast<std::uint32_t>(ctx.identity.caller_pid),
-                                                  report, ctx.signal.name()));
+        log_sent(ctx, report, ctx.signal);
     }
     report.outcome = Outcome::Delivered;
     report.reason = fmt::format("{} {} (match: {})", ctx.dry_run ? "would deliver" : "delivered", ctx.signal.name(),
@@ -253,9 +257,7 @@ void wait_and_escalate(const Context& ctx, const Arguments& args,
         for (std::size_t i : still) {
             auto& [report, pinned] = delivered[i];
             if (auto sent = pinned.send(kill); sent) {
-                audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid,
-                                                          static_cast<std::uint32_t>(ctx.identity.caller_pid), *report,
-                                                          kill.name()));
+                log_sent(ctx, *report, kill);
                 report->escalated = true;
                 killed.push_back(i);
                 killed_fds.push_back(pinned.pidfd());
@@ -365,6 +367,13 @@ CallReport fail_call(CallReport report, Failure f, const std::vector<std::string
     return report;
 }
 
+// Arguments that do not parse: a refused signal is reported as the caller
+// wrote it, cut to a printable excerpt.
+CallReport fail_arguments(CallReport report, const Request& request, Failure f, std::uint32_t pid_max) {
+    if (request.signal_arg) report.signal_name = excerpt(*request.signal_arg);
+    return fail_call(std::move(report), std::move(f), request.pid_args, pid_max);
+}
+
 // --list: one pass over /proc, the same acceptance as signalling, read-only.
 // Which processes can possibly be accepted, cheaply: those in the service
 // cgroup's subtree (its cgroup.procs files) and those whose exe is named
@@ -418,11 +427,7 @@ CallReport check_arguments(const Request& request) {
     auto proc = open_proc_root();
     const std::uint32_t pid_max = proc ? read_pid_max(proc.value().get()) : kPidMaxLimit;
     auto args = parse_arguments(request, pid_max);
-    if (!args) {
-        // A refused signal is reported as the caller wrote it.
-        if (request.signal_arg) report.signal_name = excerpt(*request.signal_arg);
-        return fail_call(std::move(report), std::move(args).failure(), request.pid_args, pid_max);
-    }
+    if (!args) return fail_arguments(std::move(report), request, std::move(args).failure(), pid_max);
     report.signal_name = std::string(args.value().signal.name());
     return report;
 }
@@ -453,10 +458,7 @@ CallReport run(const Request& request) {
     const std::uint32_t pid_max = read_pid_max(proc_fd);
 
     auto parsed = parse_arguments(request, pid_max);
-    if (!parsed) {
-        if (request.signal_arg) report.signal_name = excerpt(*request.signal_arg);
-        return fail_call(std::move(report), std::move(parsed).failure(), request.pid_args, pid_max);
-    }
+    if (!parsed) return fail_arguments(std::move(report), request, std::move(parsed).failure(), pid_max);
     const Arguments args = std::move(parsed).value();
     report.signal_name = std::string(args.signal.name());
 

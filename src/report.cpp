@@ -25,6 +25,10 @@ std::string audit_quote(std::string_view text) {
     return out + "\"";
 }
 
+std::string_view audit_match(Match match) noexcept { return match == Match::None ? "none" : match_name(match); }
+
+std::string audit_caller(uid_t uid, int pid) { return fmt::format("caller_uid={} caller_pid={}", uid, pid); }
+
 // A value that may have come from the caller (a refused signal name): as is
 // when it is one plain word, else quoted, so that it can never add a field.
 std::string audit_word(std::string_view text) {
@@ -117,17 +121,16 @@ std::vector<std::string> json_lines(const CallReport& report) {
     return lines;
 }
 
-std::string sent_audit_line(std::uint32_t caller_uid, std::uint32_t caller_pid, const TargetReport& target,
+std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport& target,
                             std::string_view signal) {
-    std::string_view match = target.match == Match::None ? "none" : match_name(target.match);
-    return fmt::format("caller_uid={} caller_pid={} pid={} signal={} event=sent match={} cgroup={} exe={}", caller_uid,
-                       caller_pid, target.pid, audit_word(signal), match, audit_quote(target.cgroup),
+    return fmt::format("{} pid={} signal={} event=sent match={} cgroup={} exe={}", audit_caller(caller_uid, caller_pid),
+                       target.pid, audit_word(signal), audit_match(target.match), audit_quote(target.cgroup),
                        audit_quote(target.exe.value_or("")));
 }
 
 std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
-    const std::string who = fmt::format("caller_uid={} caller_pid={}", report.caller_uid, report.caller_pid);
+    const std::string who = audit_caller(report.caller_uid, report.caller_pid);
     if (report.targets.empty() && report.call_failure) {
         lines.push_back({report.call_failure->outcome, fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
                                     exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
@@ -138,10 +141,9 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
         return lines;
     }
     for (const auto& t : report.targets) {
-        std::string_view match = t.match == Match::None ? "none" : match_name(t.match);
         lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} cgroup={} exe={} reason={}",
                                     who, t.pid, audit_word(report.signal_name), outcome_name(report, t.outcome),
-                                    exit_code(t.outcome), match, t.polkit.empty() ? "-" : t.polkit,
+                                    exit_code(t.outcome), audit_match(t.match), t.polkit.empty() ? "-" : t.polkit,
                                     report.dry_run ? 1 : 0, t.escalated ? 1 : 0, audit_quote(t.cgroup),
                                     audit_quote(t.exe.value_or("")), audit_quote(t.reason))});
     }

@@ -62,7 +62,7 @@ struct AuditLine {
 // The line written the moment a signal has been sent ("event=sent"), before
 // anything else may happen to the call: whatever ends it later (a limit its
 // caller set, a crash), the signal is on record.
-[[nodiscard]] std::string sent_audit_line(std::uint32_t caller_uid, std::uint32_t caller_pid,
-                                          const TargetReport& target, std::string_view signal);
+[[nodiscard]] std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport& target,
+                                          std::string_view signal);
 
 }  // namespace banger

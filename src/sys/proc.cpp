@@ -47,6 +47,8 @@ Failure system_error(std::string_view what, int err) {
 
 Failure gone() { return Failure{Outcome::NoSuchProcess, "process exited"}; }
 
+Failure not_managed(std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; }
+
 // readdir() reports an error only through errno, and so can whatever runs
 // between two calls (a failed readlinkat of an fd closed meanwhile leaves
 // ENOENT): errno is cleared right before each call, so after the loop it is
@@ -324,7 +326,6 @@ namespace {
 // below it may be a symlink: else a link inside runtime_dir to a directory
 // others can write would let anyone's socket stand at P.
 Result<struct stat> stat_below(const std::string& dir, const std::string& path) {
-    auto not_managed = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
     auto missing = [&](int err) -> Failure {
         if (err == ENOENT) return not_managed(fmt::format("there is no socket at {}", path));
         if (err == ENOTDIR || err == ELOOP) {
@@ -353,7 +354,6 @@ Result<struct stat> stat_below(const std::string& dir, const std::string& path) 
 }  // namespace
 
 Status PinnedProcess::serves_unix_socket_at(const std::string& runtime_dir, const std::string& path) const {
-    auto not_managed = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
     auto found = stat_below(runtime_dir, path);
     if (!found) return std::move(found).failure();
     const struct stat file = found.value();
