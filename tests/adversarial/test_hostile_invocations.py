@@ -401,7 +401,9 @@ def malformed_pids(pid):
     values += ["".join(chr(0xFF10 + int(d)) if i % 2 else d for i, d in enumerate(p))]  # mixed
     values += ["".join(chr(0x2070 + int(d)) if d not in "123" else "\u00b9\u00b2\u00b3"[int(d) - 1]
                        for d in p)]  # superscripts: digits, but not decimal
-    return list(dict.fromkeys(values))
+    # f"{pid:,}" and f"{pid:_}" have no separator below 1000: that is the plain
+    # spelling, which must deliver, not a malformed one.
+    return [v for v in dict.fromkeys(values) if v != p]
 
 
 class MalformedPids(Victimized):
