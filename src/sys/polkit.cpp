@@ -133,20 +133,48 @@ Status to_status(const PolkitQuery& query, Result<PolkitAnswer> answer) {
     return denied(fmt::format("polkit denied {} for uid {}", query.action_id, query.subject_uid));
 }
 
-struct PendingCheck {
+// The checks of one call, sent through a bounded window: the system bus
+// allows a connection only so many replies pending at once (dbus-daemon's
+// max_replies_per_connection, 128 on Debian) and answers the rest with
+// LimitsExceeded, which would deny targets the rules allow. polkitd answers
+// one check at a time anyway, so a window well below the limit costs nothing.
+constexpr std::size_t kChecksInFlight = 64;
+
+struct Batch {
     const PolkitLib* pk;
-    const PolkitQuery* query;
-    std::optional<Result<PolkitAnswer>>* slot;
-    std::size_t* remaining;
+    PolkitAuthority* authority;
+    const std::vector<PolkitQuery>* queries;
+    std::vector<std::optional<Result<PolkitAnswer>>> answers;
+    std::size_t sent = 0;
+    std::size_t in_flight = 0;
+};
+
+struct PendingCheck {
+    Batch* batch;
+    std::size_t index;
 };
 
 void on_checked(GObject* source, GAsyncResult* res, gpointer user_data) {
     auto* pending = static_cast<PendingCheck*>(user_data);
+    Batch& batch = *pending->batch;
     GError* error = nullptr;
     PolkitAuthorizationResult* result =
-        pending->pk->check_authorization_finish(reinterpret_cast<PolkitAuthority*>(source), res, &error);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): GObject upcast
-    pending->slot->emplace(read_result(*pending->pk, *pending->query, result, error));
-    --*pending->remaining;
+        batch.pk->check_authorization_finish(reinterpret_cast<PolkitAuthority*>(source), res, &error);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): GObject upcast
+    batch.answers[pending->index].emplace(read_result(*batch.pk, (*batch.queries)[pending->index], result, error));
+    --batch.in_flight;
+}
+
+void send_check(Batch& batch, PendingCheck& pending) {
+    const PolkitLib& pk = *batch.pk;
+    const PolkitQuery& query = (*batch.queries)[pending.index];
+    PolkitSubject* subject = new_subject(pk, query);
+    PolkitDetails* details = new_details(pk, query);
+    // Flags none, as in ask_polkit: a challenge is a denial.
+    pk.check_authorization(batch.authority, subject, query.action_id.c_str(), details,
+                           POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, on_checked, &pending);
+    pk.object_unref(details);
+    pk.object_unref(subject);
+    ++batch.in_flight;
 }
 
 }  // namespace
@@ -179,24 +207,20 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
         for (std::size_t i = 0; i < queries.size(); ++i) statuses.emplace_back(auth.failure());
         return statuses;
     }
-    const PolkitLib& pk = *loaded.value();
-
-    std::vector<std::optional<Result<PolkitAnswer>>> answers(queries.size());
+    Batch batch{loaded.value(), auth.value(), &queries, std::vector<std::optional<Result<PolkitAnswer>>>(queries.size())};
     std::vector<PendingCheck> pending(queries.size());
-    std::size_t remaining = queries.size();
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-        pending[i] = PendingCheck{&pk, &queries[i], &answers[i], &remaining};
-        PolkitSubject* subject = new_subject(pk, queries[i]);
-        PolkitDetails* details = new_details(pk, queries[i]);
-        // Flags none, as in ask_polkit: a challenge is a denial.
-        pk.check_authorization(auth.value(), subject, queries[i].action_id.c_str(), details,
-                               POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, on_checked, &pending[i]);
-        pk.object_unref(details);
-        pk.object_unref(subject);
-    }
     // The replies arrive on the default main context; each callback fills
-    // its slot. polkit always completes a call, with a result or an error.
-    while (remaining > 0) pk.main_context_iteration(nullptr, TRUE);
+    // its slot and frees a place in the window. polkit always completes a
+    // call, with a result or an error.
+    while (batch.sent < queries.size() || batch.in_flight > 0) {
+        while (batch.sent < queries.size() && batch.in_flight < kChecksInFlight) {
+            pending[batch.sent] = PendingCheck{&batch, batch.sent};
+            send_check(batch, pending[batch.sent]);
+            ++batch.sent;
+        }
+        batch.pk->main_context_iteration(nullptr, TRUE);
+    }
+    std::vector<std::optional<Result<PolkitAnswer>>>& answers = batch.answers;
     for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*answers[i])));
     return statuses;
 }
