@@ -220,8 +220,7 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
         }
         batch.pk->main_context_iteration(nullptr, TRUE);
     }
-    std::vector<std::optional<Result<PolkitAnswer>>>& answers = batch.answers;
-    for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*answers[i])));
+    for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*batch.answers[i])));
     return statuses;
 }
 
