@@ -1,6 +1,7 @@
 #include "report.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,52 @@ std::string audit_word(std::string_view text) {
     return plain ? std::string(text) : audit_quote(text);
 }
 
+std::string_view polkit_word(PolkitDecision d) noexcept {
+    switch (d) {
+        case PolkitDecision::NotAsked: return "-";
+        case PolkitDecision::NotNeeded: return "not-needed";
+        case PolkitDecision::Yes: return "yes";
+        case PolkitDecision::No: return "no";
+    }
+    return "-";
+}
+
+std::string signal_abbrev(int sig) {
+    const char* name = ::sigabbrev_np(sig);
+    return name != nullptr ? name : "?";
+}
+
+// The one sentence for a target's outcome (JSON "reason", audit "reason").
+std::string reason_of(const CallReport& call, const TargetReport& t) {
+    switch (t.outcome) {
+        case Outcome::Delivered: {
+            std::string said = fmt::format("{} {} (match: {})", call.dry_run ? "would deliver" : "delivered",
+                                           call.signal_name, match_name(t.match));
+            if (t.exited) said += t.escalated ? "; escalated to KILL, then exited" : "; exited";
+            return said;
+        }
+        case Outcome::StillRunning: {
+            const auto limit = call.wait.value_or(std::chrono::milliseconds{0}).count();
+            if (t.interrupted_by != 0) {
+                return fmt::format("still running when SIG{} ended the wait{}", signal_abbrev(t.interrupted_by),
+                                   t.escalated ? " (after KILL)" : "");
+            }
+            if (call.kill_after) return fmt::format("still running after KILL (sent after {} ms)", limit);
+            return fmt::format("still running {} ms after {}", limit, call.signal_name);
+        }
+        case Outcome::UsageError:
+        case Outcome::NoSuchProcess:
+        case Outcome::NotManaged:
+        case Outcome::SignalRefused:
+        case Outcome::Protected:
+        case Outcome::NotAuthorized:
+        case Outcome::ConfigError:
+        case Outcome::SystemError: break;
+    }
+    if (!t.api_sock_reason) return t.reason;
+    return fmt::format("{}; no api-sock match: {}", t.reason, *t.api_sock_reason);
+}
+
 }  // namespace
 
 int exit_code_of(const CallReport& report) noexcept {
@@ -69,7 +116,7 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
                                         printable(via)));
         } else {
             lines.push_back(fmt::format("banger-signal: pid {}: {}: {}", t.pid, info(t.outcome).summary,
-                                        printable(t.reason)));
+                                        printable(reason_of(report, t))));
         }
     }
     return lines;
@@ -78,7 +125,7 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
 std::vector<std::string> list_table(const CallReport& report) {
     std::vector<std::string> lines;
     lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", "PID", "MATCH", "START", "EXE", "CGROUP", "API-SOCK"));
-    for (const auto& t : report.targets) {
+    for (const auto& t : report.listed) {
         lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", t.pid, match_name(t.match), t.start_time,
                                     printable(t.exe.value_or("-")), printable(t.cgroup.empty() ? "-" : t.cgroup),
                                     printable(t.api_sock.value_or("-"))));
@@ -90,7 +137,7 @@ std::vector<std::string> json_lines(const CallReport& report) {
     std::vector<std::string> lines;
     auto opt = [](const std::optional<std::string>& s) -> nlohmann::ordered_json { return s ? nlohmann::ordered_json(*s) : nullptr; };
     if (report.list) {
-        for (const auto& t : report.targets) {
+        for (const auto& t : report.listed) {
             nlohmann::ordered_json j;
             j["pid"] = t.pid;
             j["match"] = match_name(t.match);
@@ -109,7 +156,7 @@ std::vector<std::string> json_lines(const CallReport& report) {
         j["code"] = exit_code(t.outcome);
         j["outcome"] = outcome_name(report, t.outcome);
         j["match"] = t.match == Match::None ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(match_name(t.match));
-        j["reason"] = t.reason;
+        j["reason"] = reason_of(report, t);
         j["dry_run"] = report.dry_run;
         j["cgroup"] = t.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.cgroup);
         j["exe"] = opt(t.exe);
@@ -131,21 +178,38 @@ std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport
 std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = audit_caller(report.caller_uid, report.caller_pid);
+    if (report.elevation && report.call_failure) {
+        // The privileged run never happened, so it logged nothing: the
+        // refusal is on record here, with who asked for what.
+        std::string asked = "list=1";
+        if (!report.list) {
+            asked = "pids=";
+            for (std::size_t i = 0; i < report.targets.size(); ++i) {
+                asked += fmt::format("{}{}", i == 0 ? "" : ",", report.targets[i].pid);
+            }
+        }
+        const Failure& f = *report.call_failure;
+        lines.push_back({f.outcome, fmt::format("{} {} signal={} outcome={} code={} elevation=pkexec pkexec_exit={} reason={}",
+                                                who, asked, audit_word(report.signal_name), info(f.outcome).name,
+                                                exit_code(f.outcome), report.elevation->pkexec_exit,
+                                                audit_quote(f.reason))});
+        return lines;
+    }
     if (report.targets.empty() && report.call_failure) {
         lines.push_back({report.call_failure->outcome, fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
                                     exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
         return lines;
     }
     if (report.list) {
-        lines.push_back({Outcome::Delivered, fmt::format("{} list=1 accepted={}", who, report.targets.size())});
+        lines.push_back({Outcome::Delivered, fmt::format("{} list=1 accepted={}", who, report.listed.size())});
         return lines;
     }
     for (const auto& t : report.targets) {
         lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} cgroup={} exe={} reason={}",
                                     who, t.pid, audit_word(report.signal_name), outcome_name(report, t.outcome),
-                                    exit_code(t.outcome), audit_match(t.match), t.polkit.empty() ? "-" : t.polkit,
+                                    exit_code(t.outcome), audit_match(t.match), polkit_word(t.polkit),
                                     report.dry_run ? 1 : 0, t.escalated ? 1 : 0, audit_quote(t.cgroup),
-                                    audit_quote(t.exe.value_or("")), audit_quote(t.reason))});
+                                    audit_quote(t.exe.value_or("")), audit_quote(reason_of(report, t)))});
     }
     return lines;
 }

@@ -1,9 +1,11 @@
-// What a call did, and the one place that turns it into words: human lines
-// on stderr, JSON Lines on stdout, and the audit record.
+// What a call did, as facts, and the one place that turns them into words:
+// human lines on stderr, JSON Lines and the --list table on stdout, and
+// every audit line. The flow records facts here; it writes no sentence.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,29 +19,61 @@
 
 namespace banger {
 
+// polkit's part in a target's decision.
+enum class PolkitDecision {
+    NotAsked,   // the target was refused before polkit was asked
+    NotNeeded,  // a real root caller needs no one's permission
+    Yes,
+    No,
+};
+
 struct TargetReport {
     std::uint32_t pid = 0;
-    Outcome outcome = Outcome::SystemError;
+    Outcome outcome = Outcome::SystemError;  // Delivered once the signal is sent (or would be)
+    // Why it failed, in the words of the check that refused (judge, system
+    // layer, polkit). When rule 2 was tried too, why it failed is apart:
+    // it may name the target's executable and socket.
+    std::string reason{};
+    std::optional<std::string> api_sock_reason{};
     Match match = Match::None;
-    std::string reason;
-    std::string cgroup;                    // empty when unknown
-    std::optional<std::string> exe;
-    std::optional<std::string> api_sock;
-    std::string polkit;                    // "yes", "no", "not-needed" (root caller), "" (not reached)
-    std::uint64_t start_time = 0;          // clock ticks after boot (/proc/<pid>/stat)
-    bool escalated = false;                // --kill-after sent KILL
+    std::string cgroup{};  // empty when unknown
+    std::optional<std::string> exe{};
+    std::optional<std::string> api_sock{};
+    PolkitDecision polkit = PolkitDecision::NotAsked;
+    bool escalated = false;  // --kill-after sent KILL
+    bool exited = false;     // --wait / --kill-after saw it exit
+    int interrupted_by = 0;  // StillRunning: the signal that ended the wait early, or 0
+};
+
+// One process --list accepts.
+struct ListedProcess {
+    std::uint32_t pid = 0;
+    Match match = Match::None;
+    std::string cgroup{};
+    std::optional<std::string> exe{};
+    std::optional<std::string> api_sock{};
+    std::uint64_t start_time = 0;  // clock ticks after boot (/proc/<pid>/stat)
+};
+
+// Self-elevation that pkexec refused (the privileged run never happened).
+struct ElevationRefusal {
+    int pkexec_exit = 0;
 };
 
 struct CallReport {
     std::string signal_name = "TERM";
     bool dry_run = false;
-    bool list = false;  // --list: targets are the accepted processes
+    bool list = false;  // --list: `listed` holds the accepted processes
+    std::optional<std::chrono::milliseconds> wait;  // --wait or --kill-after
+    bool kill_after = false;                        // the wait was --kill-after's
     uid_t caller_uid = 0;
     int caller_pid = 0;
     // A failure of the whole call (usage, signal, authorization, config):
     // reported once to humans; each target then carries the same outcome.
     std::optional<Failure> call_failure;
+    std::optional<ElevationRefusal> elevation;
     std::vector<TargetReport> targets;
+    std::vector<ListedProcess> listed;
 };
 
 // 0 if every target succeeded, else the code of the first failure in argument
@@ -52,6 +86,7 @@ struct CallReport {
 [[nodiscard]] std::vector<std::string> list_table(const CallReport& report);
 // One JSON object per target, one per line (with --list: per accepted process).
 [[nodiscard]] std::vector<std::string> json_lines(const CallReport& report);
+
 struct AuditLine {
     Outcome outcome;
     std::string text;  // "key=value ..."

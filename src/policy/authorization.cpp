@@ -21,6 +21,38 @@ std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const S
     };
 }
 
+std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets, const Signal& signal,
+                                        bool may_escalate, const Subject& subject) {
+    std::vector<Signal> signals{signal};
+    if (may_escalate && !signal.is_kill()) signals.push_back(parse_signal("KILL").value());
+    std::vector<PolkitQuery> queries;
+    queries.reserve(targets.size() * signals.size());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        const AcceptedTarget& t = targets[i];
+        for (const Signal& s : signals) {
+            queries.push_back(PolkitQuery{subject.pid, subject.uid, std::string(polkit_action_for(s)),
+                                          polkit_details(t.pid, s, t.match, t.cgroup, t.exe), i});
+        }
+    }
+    return queries;
+}
+
+std::vector<std::optional<Failure>> fold_answers(const std::vector<PolkitQuery>& queries,
+                                                 const std::vector<Status>& answers, std::size_t target_count) {
+    std::vector<std::optional<Failure>> denied(target_count);
+    for (std::size_t k = 0; k < queries.size(); ++k) {
+        std::optional<Failure>& slot = denied[queries[k].target];
+        if (slot) continue;
+        // A check without an answer allows nothing.
+        if (k >= answers.size()) {
+            slot = Failure{Outcome::NotAuthorized, "polkit gave no answer"};
+        } else if (!answers[k]) {
+            slot = answers[k].failure();
+        }
+    }
+    return denied;
+}
+
 ElevatedExit map_pkexec_exit(int status_code) {
     switch (status_code) {
         case 126:

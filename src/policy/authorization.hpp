@@ -1,6 +1,13 @@
-// What the fine-grained polkit check asks, and how pkexec's answers read.
+// May this caller send this signal to these targets? What the fine-grained
+// polkit checks ask, built from the targets' facts, and how the answers
+// fold back into one decision per target. Pure: sys/polkit.cpp asks.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +30,38 @@ inline constexpr std::string_view kActionKill = "org.banger.signal.kill";
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const Signal& signal, Match match,
                                                                               std::string_view cgroup,
                                                                               std::string_view exe);
+
+struct PolkitQuery {
+    int subject_pid;    // the caller, never banger-signal itself
+    uid_t subject_uid;  // PKEXEC_UID, never 0 on behalf of a user
+    std::string action_id;
+    std::vector<std::pair<std::string, std::string>> details;
+    std::size_t target = 0;  // which of the targets it is about
+};
+
+// An accepted target, as polkit's rules see it.
+struct AcceptedTarget {
+    int pid;
+    Match match;
+    std::string_view cgroup;
+    std::string_view exe;
+};
+
+struct Subject {
+    int pid;
+    uid_t uid;
+};
+
+// One check per target and signal the call may send to it: `signal`, and
+// KILL too when --kill-after may escalate.
+[[nodiscard]] std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets, const Signal& signal,
+                                                      bool may_escalate, const Subject& subject);
+
+// answers[k] answers queries[k]. A target is allowed only if every check
+// about it said yes; else the first denial is its failure.
+[[nodiscard]] std::vector<std::optional<Failure>> fold_answers(const std::vector<PolkitQuery>& queries,
+                                                               const std::vector<Status>& answers,
+                                                               std::size_t target_count);
 
 // pkexec's own exit statuses: 126 (the user dismissed the dialog) and 127
 // (not authorized, or pkexec failed) become NotAuthorized; anything else is

@@ -4,6 +4,14 @@
 
 namespace banger {
 
+namespace {
+
+Decision refuse(uid_t caller_uid, std::string reason) {
+    return Decision{Mode::Refuse, Failure{Outcome::NotAuthorized, std::move(reason)}, caller_uid, false};
+}
+
+}  // namespace
+
 std::optional<uid_t> parse_uid(std::string_view text) noexcept {
     if (text.empty() || text.size() > 10) return std::nullopt;
     if (text.size() > 1 && text.front() == '0') return std::nullopt;
@@ -23,18 +31,24 @@ Result<uid_t> accountable_uid(const Caller& caller) {
     return *uid;
 }
 
-Status authorize_caller(const Caller& caller, bool wants_config_override) {
-    if (caller.real_uid != 0 || caller.effective_uid != 0) {
-        return Failure{Outcome::NotAuthorized,
-                       "banger-signal must run as root: call it through pkexec (pkexec banger-signal --pid PID)"};
+Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override) {
+    if (doctor) return Decision{Mode::Doctor, std::nullopt, caller.real_uid, false};
+    if (!caller.is_root()) {
+        if (wants_config_override) {
+            return refuse(caller.real_uid,
+                          "banger-signal must run as root: call it through pkexec (pkexec banger-signal --pid PID)");
+        }
+        return Decision{Mode::Elevate, std::nullopt, caller.real_uid, false};
     }
-    if (auto uid = accountable_uid(caller); !uid) return std::move(uid).failure();
-    // --config moves what the privileged binary trusts, so only a real root
-    // caller may use it; a pkexec'd call stands for an unprivileged user.
+    auto uid = accountable_uid(caller);
+    if (!uid) return refuse(caller.real_uid, uid.failure().reason);
     if (wants_config_override && caller.via_pkexec()) {
-        return Failure{Outcome::NotAuthorized, "--config is honoured only for root callers, not through pkexec"};
+        return refuse(uid.value(), "--config is honoured only for root callers, not through pkexec");
     }
-    return Done{};
+    // Through pkexec the call stands for an unprivileged user: polkit must
+    // agree to each signal for each target. A real root caller needs no
+    // one's permission.
+    return Decision{Mode::Privileged, std::nullopt, uid.value(), caller.via_pkexec()};
 }
 
 }  // namespace banger

@@ -1,4 +1,6 @@
-// Who is calling, and whether that caller may make this call.
+// Who is calling, and what this call may do: the mode of the whole call
+// (check the installation, elevate through pkexec, act privileged, or
+// refuse), decided from the caller's ids and the request alone.
 #pragma once
 
 #include <sys/types.h>
@@ -13,12 +15,12 @@ namespace banger {
 struct Caller {
     uid_t real_uid = 0;
     uid_t effective_uid = 0;
-    int pid = 0;                              // getppid()
     std::optional<std::string_view> pkexec_uid_text;  // PKEXEC_UID as found, if set
 
     // Came through pkexec: pkexec always sets PKEXEC_UID. A root caller can
     // set it too, but then only loses what pkexec callers lose.
     [[nodiscard]] bool via_pkexec() const noexcept { return pkexec_uid_text.has_value(); }
+    [[nodiscard]] bool is_root() const noexcept { return real_uid == 0 && effective_uid == 0; }
 };
 
 // A uid as pkexec writes it: decimal, no sign, at most 10 digits, not
@@ -29,8 +31,24 @@ struct Caller {
 // A malformed PKEXEC_UID is NotAuthorized (fail closed).
 [[nodiscard]] Result<uid_t> accountable_uid(const Caller& caller);
 
-// May this caller run a privileged call? Real and effective uid 0 are
-// required (no setuid-style mixes); --config only for real root, not via pkexec.
-[[nodiscard]] Status authorize_caller(const Caller& caller, bool wants_config_override);
+enum class Mode {
+    Doctor,      // --doctor: check the installation, as whoever runs it
+    Elevate,     // not root: re-run the installed binary through pkexec
+    Privileged,  // root: judge, authorize and signal
+    Refuse,      // `refusal` says why; nothing is judged
+};
+
+struct Decision {
+    Mode mode = Mode::Refuse;
+    std::optional<Failure> refusal;
+    uid_t caller_uid = 0;       // the uid the call is accounted to
+    bool polkit_required = false;  // through pkexec: polkit must agree per target
+};
+
+// Real and effective uid 0 are required to act (no setuid-style mixes);
+// anyone else elevates, but --config is never elevated (the privileged run
+// would refuse it): --config moves what the privileged binary trusts, so only
+// a real root caller may use it, not one through pkexec.
+[[nodiscard]] Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override);
 
 }  // namespace banger

@@ -1,5 +1,5 @@
-// Pure helpers of --doctor: reading the cgroup layout from mountinfo, the
-// exec.path from the installed polkit policy, and the report lines.
+// Pure helpers of --doctor: the exec.path from the installed polkit policy,
+// and the report lines.
 #pragma once
 
 #include <optional>
@@ -8,18 +8,6 @@
 #include <vector>
 
 namespace banger {
-
-enum class CgroupLayout { Unified, Hybrid, Legacy, None };
-
-struct CgroupMounts {
-    CgroupLayout layout = CgroupLayout::None;
-    std::string unified;       // the cgroup2 mount point, if any
-    std::string named_systemd; // the v1 name=systemd mount point, if any
-};
-
-// From /proc/self/mountinfo. Mount points are unescaped ("\040" -> ' ').
-[[nodiscard]] CgroupMounts detect_cgroup_mounts(std::string_view mountinfo);
-[[nodiscard]] std::string_view layout_name(CgroupLayout layout) noexcept;
 
 // The org.freedesktop.policykit.exec.path annotation of `action_id` in a
 // polkit .policy file, or nullopt.

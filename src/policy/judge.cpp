@@ -28,6 +28,87 @@ std::optional<Failure> refuse_protected_pid(std::uint32_t pid, const Identity& i
     return std::nullopt;
 }
 
+namespace {
+
+std::string too_large(std::string_view file, std::size_t cap) {
+    return fmt::format("/proc/<pid>/{} is larger than {} bytes", file, cap);
+}
+
+Verdict refused(Verdict v, Outcome outcome, std::string reason) {
+    v.kind = Verdict::Kind::Refuse;
+    v.outcome = outcome;
+    v.reason = std::move(reason);
+    return v;
+}
+
+// A fact every rule needs could not be read: the call cannot judge it.
+Verdict unread(Verdict v, const FileFact& fact, std::string_view file, std::size_t cap) {
+    switch (fact.state) {
+        case FileState::Gone: return refused(std::move(v), Outcome::NoSuchProcess, "process exited during the checks");
+        case FileState::TooLarge: return refused(std::move(v), Outcome::NotManaged, too_large(file, cap));
+        case FileState::Unreadable:
+        case FileState::Read: break;
+    }
+    return refused(std::move(v), Outcome::SystemError, fact.error);
+}
+
+// Rule 2 failed: not managed, with why rule 2 failed kept apart.
+Verdict not_managed(Verdict v, std::string why) {
+    v.kind = Verdict::Kind::Refuse;
+    v.outcome = Outcome::NotManaged;
+    v.api_sock_reason = std::move(why);
+    return v;
+}
+
+}  // namespace
+
+Verdict judge_target(const TargetFacts& facts, const Scope& scope) {
+    Verdict v;
+    // Kernel threads and zombies.
+    if (facts.stat.state != FileState::Read) return unread(std::move(v), facts.stat, "stat", kStatCap);
+    auto stat = parse_proc_stat(facts.stat.text);
+    if (!stat) return refused(std::move(v), stat.failure().outcome, stat.failure().reason);
+    if (auto f = refuse_by_stat(stat.value())) return refused(std::move(v), f->outcome, std::move(f->reason));
+    v.start_time = stat.value().start_time;
+
+    // Rule 1: the service cgroup. An oversized file fails this rule only.
+    CgroupVerdict by_cgroup;
+    if (facts.cgroup.state == FileState::Read) {
+        by_cgroup = judge_cgroup(facts.cgroup.text, scope.service_cgroup, scope.same_cgroup_ns);
+    } else if (facts.cgroup.state == FileState::TooLarge) {
+        by_cgroup.reason = too_large("cgroup", kCgroupCap);
+    } else {
+        return unread(std::move(v), facts.cgroup, "cgroup", kCgroupCap);
+    }
+    v.cgroup = by_cgroup.path;
+    if (by_cgroup.accepted) {
+        v.kind = Verdict::Kind::Accept;
+        v.match = Match::Cgroup;
+        return v;
+    }
+    v.reason = std::move(by_cgroup.reason);
+
+    // Rule 2: a Firecracker that names its api socket in the runtime dir.
+    if (facts.cmdline.state == FileState::TooLarge) return not_managed(std::move(v), too_large("cmdline", kCmdlineCap));
+    if (facts.cmdline.state != FileState::Read) return unread(std::move(v), facts.cmdline, "cmdline", kCmdlineCap);
+    auto claim = judge_api_sock_claim(facts.exe, facts.cmdline.text, scope.runtime_dir);
+    if (!claim) return not_managed(std::move(v), std::move(claim).failure().reason);
+    v.api_sock = std::move(claim).value();
+    v.kind = Verdict::Kind::NeedsSocketProof;
+    return v;
+}
+
+Verdict judge_socket_proof(Verdict verdict, const Status& proof) {
+    if (verdict.kind != Verdict::Kind::NeedsSocketProof) return verdict;
+    if (proof) {
+        verdict.kind = Verdict::Kind::Accept;
+        verdict.match = Match::ApiSock;
+        return verdict;
+    }
+    if (proof.failure().outcome == Outcome::NotManaged) return not_managed(std::move(verdict), proof.failure().reason);
+    return refused(std::move(verdict), proof.failure().outcome, proof.failure().reason);
+}
+
 std::optional<Failure> refuse_by_stat(const ProcStat& stat) {
     if (stat.is_dead()) return Failure{Outcome::NoSuchProcess, "process has already exited (zombie)"};
     if (stat.is_kernel_thread()) return Failure{Outcome::Protected, "that is a kernel thread"};

@@ -15,7 +15,8 @@
 #include "policy/authorization.hpp"
 #include "sys/config_file.hpp"
 #include "sys/polkit.hpp"
-#include "sys/proc.hpp"
+#include "sys/pidfd.hpp"
+#include "sys/proc_root.hpp"
 
 namespace banger {
 

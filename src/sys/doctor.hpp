@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "policy/cgroup_mounts.hpp"
 #include "policy/doctor.hpp"
 
 namespace banger {

@@ -5,16 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "build_config.hpp"
 #include "policy/authorization.hpp"
-#include "policy/outcome.hpp"
-#include "sys/audit.hpp"
-#include "sys/proc.hpp"
+#include "sys/proc_root.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not declared by <unistd.h> in C++
 
@@ -24,18 +21,20 @@ namespace {
 
 constexpr const char* kPkexec = "/usr/bin/pkexec";
 
-Failure fail(Outcome outcome, std::string message) { return Failure{outcome, std::move(message)}; }
+Elevation failed(Outcome outcome, std::string message) {
+    return Elevation{std::nullopt, Failure{outcome, std::move(message)}, std::nullopt};
+}
 
 }  // namespace
 
-Result<int> elevate_through_pkexec(int argc, char** argv, const std::string& audit_summary) {
+Elevation elevate_through_pkexec(int argc, char** argv) {
     auto self = own_executable_path();
-    if (!self) return std::move(self).failure();
+    if (!self) return failed(self.failure().outcome, self.failure().reason);
     const std::string& self_path = self.value();
     if (self_path != BANGER_INSTALLED_PATH) {
-        return fail(Outcome::NotAuthorized,
-                    "banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
-                    " can be elevated through pkexec (this is " + self_path + "); install it, or run it as root");
+        return failed(Outcome::NotAuthorized,
+                      "banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
+                      " can be elevated through pkexec (this is " + self_path + "); install it, or run it as root");
     }
 
     std::vector<char*> args;
@@ -48,26 +47,20 @@ Result<int> elevate_through_pkexec(int argc, char** argv, const std::string& aud
     // pkexec is setuid root: it must not inherit no_new_privs, and this path
     // never sets it. pkexec sanitizes the environment itself.
     int err = ::posix_spawn(&child, kPkexec, nullptr, nullptr, args.data(), environ);
-    if (err != 0) return fail(Outcome::NotAuthorized, std::string("cannot run ") + kPkexec + ": " + std::strerror(err));
+    if (err != 0) return failed(Outcome::NotAuthorized, std::string("cannot run ") + kPkexec + ": " + std::strerror(err));
 
     int status = 0;
     while (::waitpid(child, &status, 0) < 0) {
-        if (errno != EINTR) return fail(Outcome::SystemError, std::string("waitpid: ") + std::strerror(errno));
+        if (errno != EINTR) return failed(Outcome::SystemError, std::string("waitpid: ") + std::strerror(errno));
     }
     if (WIFSIGNALED(status)) {
-        return fail(Outcome::SystemError, std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
+        return failed(Outcome::SystemError, std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
     }
     ElevatedExit mapped = map_pkexec_exit(WEXITSTATUS(status));
     if (!mapped.message.empty()) {
-        // The privileged run never happened, so it logged nothing: the
-        // refusal is recorded here, with who asked.
-        audit(Outcome::NotAuthorized,
-              "caller_uid=" + std::to_string(::getuid()) + " caller_pid=" + std::to_string(::getpid()) + " " +
-                  audit_summary + " outcome=not-authorized code=" + std::to_string(mapped.code) + " elevation=pkexec pkexec_exit=" +
-                  std::to_string(WEXITSTATUS(status)) + " reason=\"" + mapped.message + "\"");
-        return fail(Outcome::NotAuthorized, mapped.message);
+        return Elevation{std::nullopt, Failure{Outcome::NotAuthorized, mapped.message}, WEXITSTATUS(status)};
     }
-    return mapped.code;
+    return Elevation{mapped.code, Failure{}, std::nullopt};
 }
 
 }  // namespace banger

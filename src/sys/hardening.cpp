@@ -22,7 +22,7 @@
 
 #include "policy/location.hpp"
 #include "policy/path.hpp"
-#include "sys/proc.hpp"
+#include "sys/proc_root.hpp"
 
 namespace banger {
 

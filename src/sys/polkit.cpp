@@ -224,6 +224,4 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
     return statuses;
 }
 
-Status check_polkit(const PolkitQuery& query) { return to_status(query, ask_polkit(query)); }
-
 }  // namespace banger

@@ -7,16 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "policy/authorization.hpp"
 #include "policy/result.hpp"
 
 namespace banger {
-
-struct PolkitQuery {
-    int subject_pid;   // the caller, never banger-signal itself
-    uid_t subject_uid; // PKEXEC_UID, never 0 on behalf of a user
-    std::string action_id;
-    std::vector<std::pair<std::string, std::string>> details;
-};
 
 enum class PolkitAnswer { Yes, Challenge, No };
 
@@ -26,12 +20,10 @@ enum class PolkitAnswer { Yes, Challenge, No };
 
 // Asks polkitd about all queries at once: the requests are pipelined on one
 // connection, so a batch of N targets costs about one round trip, not N.
-// results[i] answers queries[i], with the meaning of check_polkit.
+// results[i] answers queries[i]: Done for YES; NotAuthorized for NO, for
+// a challenge (nobody could answer it here), and when polkitd cannot be
+// asked (unreachable, the action not registered), with a reason that says
+// which.
 [[nodiscard]] std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries);
-
-// Asks polkitd without interaction: YES is Done; NO or a challenge (which we
-// cannot answer) is NotAuthorized; polkitd unreachable or the action not
-// registered is NotAuthorized too, with a reason that says what is missing.
-[[nodiscard]] Status check_polkit(const PolkitQuery& query);
 
 }  // namespace banger

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "fuzz_check.hpp"
-#include "policy/doctor.hpp"
+#include "policy/cgroup_mounts.hpp"
 
 using namespace banger;
 

@@ -31,3 +31,56 @@ TEST_CASE("pkexec exit statuses") {
         CHECK(map_pkexec_exit(code).message.empty());
     }
 }
+
+TEST_CASE("polkit: one check per accepted target and signal, about that target") {
+    const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s/vm", "/usr/bin/firecracker"},
+                                      {11, Match::ApiSock, "/u", "/opt/firecracker"}};
+    const Subject subject{77, 1000};
+    auto term = polkit_queries(targets, parse_signal("TERM").value(), false, subject);
+    REQUIRE(term.size() == 2);
+    CHECK(term[0].action_id == "org.banger.signal.send");
+    CHECK(term[0].target == 0);
+    CHECK(term[1].target == 1);
+    CHECK(term[1].details[0] == std::pair<std::string, std::string>{"pid", "11"});
+    CHECK(term[1].details[2] == std::pair<std::string, std::string>{"match", "api-sock"});
+    for (const PolkitQuery& q : term) {
+        CHECK(q.subject_pid == 77);
+        CHECK(q.subject_uid == 1000U);
+    }
+
+    // --kill-after may send KILL too: both actions, per target.
+    auto escalating = polkit_queries(targets, parse_signal("TERM").value(), true, subject);
+    REQUIRE(escalating.size() == 4);
+    CHECK(escalating[0].action_id == "org.banger.signal.send");
+    CHECK(escalating[1].action_id == "org.banger.signal.kill");
+    CHECK(escalating[1].details[1] == std::pair<std::string, std::string>{"signal", "KILL"});
+    CHECK(escalating[1].target == 0);
+    CHECK(escalating[3].target == 1);
+    // KILL itself needs no second check.
+    CHECK(polkit_queries(targets, parse_signal("KILL").value(), true, subject).size() == 2);
+    CHECK(polkit_queries({}, parse_signal("TERM").value(), true, subject).empty());
+}
+
+TEST_CASE("polkit: a target is allowed only if every check about it said yes") {
+    const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s", ""}, {11, Match::Cgroup, "/s", ""}, {12, Match::Cgroup, "/s", ""}};
+    auto queries = polkit_queries(targets, parse_signal("TERM").value(), true, Subject{1, 1000});
+    REQUIRE(queries.size() == 6);
+    std::vector<Status> answers(6, Status(Done{}));
+    answers[3] = Failure{Outcome::NotAuthorized, "no KILL for you"};  // target 1's KILL
+    answers[4] = Failure{Outcome::NotAuthorized, "no TERM"};          // target 2's TERM...
+    answers[5] = Failure{Outcome::NotAuthorized, "no KILL"};          // ...and its KILL
+    auto denied = fold_answers(queries, answers, 3);
+    REQUIRE(denied.size() == 3);
+    CHECK_FALSE(denied[0].has_value());
+    REQUIRE(denied[1].has_value());
+    CHECK(denied[1]->reason == "no KILL for you");
+    REQUIRE(denied[2].has_value());
+    CHECK(denied[2]->reason == "no TERM");  // the first denial
+
+    // Fewer answers than checks: the unanswered allow nothing.
+    answers.erase(answers.begin() + 2, answers.end());
+    auto short_answers = fold_answers(queries, answers, 3);
+    CHECK_FALSE(short_answers[0].has_value());
+    CHECK(short_answers[1].has_value());
+    CHECK(short_answers[2].has_value());
+}

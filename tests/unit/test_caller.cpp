@@ -15,22 +15,37 @@ TEST_CASE("PKEXEC_UID parsing") {
 }
 
 TEST_CASE("caller authorization") {
-    Caller root{0, 0, 100, std::nullopt};
-    CHECK(authorize_caller(root, false).ok());
-    CHECK(authorize_caller(root, true).ok());
+    Caller root{0, 0, std::nullopt};
+    CHECK(decide_mode(root, false, false).mode == Mode::Privileged);
+    CHECK(decide_mode(root, false, true).mode == Mode::Privileged);
+    CHECK_FALSE(decide_mode(root, false, false).polkit_required);
     CHECK(accountable_uid(root).value() == 0U);
 
-    Caller via_pkexec{0, 0, 100, std::string_view("1000")};
-    CHECK(authorize_caller(via_pkexec, false).ok());
+    Caller via_pkexec{0, 0, std::string_view("1000")};
+    Decision pkexec = decide_mode(via_pkexec, false, false);
+    CHECK(pkexec.mode == Mode::Privileged);
+    CHECK(pkexec.polkit_required);
+    CHECK(pkexec.caller_uid == 1000U);
     CHECK(accountable_uid(via_pkexec).value() == 1000U);
-    auto config = authorize_caller(via_pkexec, true);
-    REQUIRE_FALSE(config.ok());
-    CHECK(config.failure().outcome == Outcome::NotAuthorized);
+    Decision config = decide_mode(via_pkexec, false, true);
+    REQUIRE(config.mode == Mode::Refuse);
+    CHECK(config.refusal->outcome == Outcome::NotAuthorized);
+    CHECK(config.caller_uid == 1000U);
 
-    for (Caller c : {Caller{1000, 1000, 1, std::nullopt}, Caller{1000, 0, 1, std::nullopt},
-                     Caller{0, 1000, 1, std::nullopt}, Caller{0, 0, 1, std::string_view("x")}}) {
-        auto r = authorize_caller(c, false);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.failure().outcome == Outcome::NotAuthorized);
+    // Anyone but real and effective root never acts; without --config they elevate.
+    for (Caller c : {Caller{1000, 1000, std::nullopt}, Caller{1000, 0, std::nullopt}, Caller{0, 1000, std::nullopt}}) {
+        CHECK(decide_mode(c, false, false).mode == Mode::Elevate);
+        Decision r = decide_mode(c, false, true);
+        REQUIRE(r.mode == Mode::Refuse);
+        CHECK(r.refusal->outcome == Outcome::NotAuthorized);
+    }
+    Decision malformed = decide_mode(Caller{0, 0, std::string_view("x")}, false, false);
+    REQUIRE(malformed.mode == Mode::Refuse);
+    CHECK(malformed.refusal->outcome == Outcome::NotAuthorized);
+}
+
+TEST_CASE("mode: --doctor runs as whoever calls it") {
+    for (Caller c : {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}, Caller{0, 0, std::string_view("5")}}) {
+        CHECK(decide_mode(c, true, false).mode == Mode::Doctor);
     }
 }

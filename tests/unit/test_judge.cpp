@@ -97,3 +97,159 @@ TEST_CASE("judge: api-sock claim") {
         CHECK(r.failure().reason.find(row.why) != std::string::npos);
     }
 }
+
+// judge_target: every rule and every state a fact can be in, one row each,
+// like permit() in OpenDoas's tests: facts in, verdict out.
+namespace {
+
+FileFact read_as(std::string text) { return FileFact{FileState::Read, std::move(text), {}}; }
+FileFact in_state(FileState state) { return FileFact{state, {}, state == FileState::Unreadable ? "cannot read it: EIO" : ""}; }
+
+const std::string kGoodCmdline = cmd({"firecracker", "--api-sock", "/run/banger/vm1.sock"});
+
+// A live firecracker outside the service cgroup that claims a good socket:
+// rule 1 fails, rule 2's claim holds. Each row changes one fact.
+TargetFacts legacy_vm() {
+    return TargetFacts{read_as(fixture("stat-sh.txt")), std::string("/usr/bin/firecracker"),
+                       read_as(fixture("cgroup-v2-user-spoof.txt")), read_as(kGoodCmdline)};
+}
+
+TargetFacts service_vm() {
+    TargetFacts facts = legacy_vm();
+    facts.cgroup = read_as(fixture("cgroup-v2-service-child.txt"));
+    facts.cmdline = read_as(cmd({"sleep", "1000"}));
+    facts.exe = "/usr/bin/sleep";
+    return facts;
+}
+
+constexpr Scope kScope{kService, kRuntime, true};
+
+}  // namespace
+
+TEST_CASE("judge_target: rule 1 accepts the service cgroup and below, whatever the rest says") {
+    Verdict v = judge_target(service_vm(), kScope);
+    CHECK(v.kind == Verdict::Kind::Accept);
+    CHECK(v.match == Match::Cgroup);
+    CHECK(v.cgroup == "/system.slice/bangerd-root.service/vm-1");
+    CHECK(v.start_time == 50969);
+    CHECK_FALSE(v.api_sock.has_value());
+
+    TargetFacts unreadable_rest = service_vm();
+    unreadable_rest.exe.reset();
+    unreadable_rest.cmdline = in_state(FileState::Unreadable);
+    CHECK(judge_target(unreadable_rest, kScope).kind == Verdict::Kind::Accept);
+}
+
+TEST_CASE("judge_target: rule 2's claim asks for the socket proof") {
+    Verdict v = judge_target(legacy_vm(), kScope);
+    CHECK(v.kind == Verdict::Kind::NeedsSocketProof);
+    CHECK(v.api_sock == "/run/banger/vm1.sock");
+    CHECK(v.match == Match::None);
+    CHECK(v.reason.find("is not within /system.slice/bangerd-root.service") != std::string::npos);
+    CHECK(v.cgroup == "/user.slice/user-1000.slice/user@1000.service/app.slice/bangerd-root.service");
+}
+
+TEST_CASE("judge_target: each fact's state, each rule's refusal") {
+    struct Row {
+        const char* what;
+        TargetFacts facts;
+        Scope scope;
+        Verdict::Kind kind;
+        Outcome outcome;
+        const char* reason;          // in Verdict::reason
+        const char* api_sock_reason; // in Verdict::api_sock_reason, or nullptr: none
+    };
+    auto with = [](auto change) {
+        TargetFacts facts = legacy_vm();
+        change(facts);
+        return facts;
+    };
+    const Scope private_ns{kService, kRuntime, false};
+    const Row rows[] = {
+        {"stat gone", with([](TargetFacts& f) { f.stat = in_state(FileState::Gone); }), kScope, Verdict::Kind::Refuse,
+         Outcome::NoSuchProcess, "exited during the checks", nullptr},
+        {"stat unreadable", with([](TargetFacts& f) { f.stat = in_state(FileState::Unreadable); }), kScope,
+         Verdict::Kind::Refuse, Outcome::SystemError, "EIO", nullptr},
+        {"stat too large", with([](TargetFacts& f) { f.stat = in_state(FileState::TooLarge); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "/proc/<pid>/stat is larger than 4096 bytes", nullptr},
+        {"stat malformed", with([](TargetFacts& f) { f.stat = read_as("4152 sh S"); }), kScope, Verdict::Kind::Refuse,
+         Outcome::SystemError, "", nullptr},
+        {"zombie", with([](TargetFacts& f) { f.stat = read_as(fixture("stat-zombie.txt")); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NoSuchProcess, "zombie", nullptr},
+        {"kernel thread", with([](TargetFacts& f) { f.stat = read_as(fixture("stat-kthreadd.txt")); }), kScope,
+         Verdict::Kind::Refuse, Outcome::Protected, "kernel thread", nullptr},
+        {"cgroup gone", with([](TargetFacts& f) { f.cgroup = in_state(FileState::Gone); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NoSuchProcess, "exited during the checks", nullptr},
+        {"cgroup unreadable", with([](TargetFacts& f) { f.cgroup = in_state(FileState::Unreadable); }), kScope,
+         Verdict::Kind::Refuse, Outcome::SystemError, "EIO", nullptr},
+        {"cgroup too large: rule 1 fails, rule 2 still judged",
+         with([](TargetFacts& f) { f.cgroup = in_state(FileState::TooLarge); }), kScope,
+         Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "/proc/<pid>/cgroup is larger than 65536 bytes", nullptr},
+        {"removed cgroup", with([](TargetFacts& f) { f.cgroup = read_as(fixture("cgroup-v2-deleted.txt")); }), kScope,
+         Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "removed cgroup", nullptr},
+        {"private cgroup namespace", with([](TargetFacts& f) { f.cgroup = read_as(fixture("cgroup-v2-service-child.txt")); }),
+         private_ns, Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "namespace", nullptr},
+        {"exe not firecracker", with([](TargetFacts& f) { f.exe = "/usr/lib/polkit-1/polkitd"; }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "executable /usr/lib/polkit-1/polkitd is not firecracker"},
+        {"exe unreadable", with([](TargetFacts& f) { f.exe.reset(); }), kScope, Verdict::Kind::Refuse,
+         Outcome::NotManaged, "is not within", "executable is unreadable"},
+        {"exe deleted", with([](TargetFacts& f) { f.exe = "/usr/bin/firecracker (deleted)"; }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "was deleted"},
+        {"cmdline too large", with([](TargetFacts& f) { f.cmdline = in_state(FileState::TooLarge); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "/proc/<pid>/cmdline is larger than 131072 bytes"},
+        {"cmdline gone", with([](TargetFacts& f) { f.cmdline = in_state(FileState::Gone); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NoSuchProcess, "exited during the checks", nullptr},
+        {"cmdline unreadable", with([](TargetFacts& f) { f.cmdline = in_state(FileState::Unreadable); }), kScope,
+         Verdict::Kind::Refuse, Outcome::SystemError, "EIO", nullptr},
+        {"no api socket flag", with([](TargetFacts& f) { f.cmdline = read_as(cmd({"firecracker"})); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "no --api-sock"},
+        {"socket outside the runtime dir",
+         with([](TargetFacts& f) { f.cmdline = read_as(cmd({"firecracker", "--api-sock", "/tmp/x"})); }), kScope,
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "not inside /run/banger"},
+    };
+    for (const Row& row : rows) {
+        CAPTURE(row.what);
+        Verdict v = judge_target(row.facts, row.scope);
+        CHECK(v.kind == row.kind);
+        if (row.kind == Verdict::Kind::Refuse) CHECK(v.outcome == row.outcome);
+        CHECK(v.reason.find(row.reason) != std::string::npos);
+        if (row.api_sock_reason == nullptr) {
+            CHECK_FALSE(v.api_sock_reason.has_value());
+        } else {
+            REQUIRE(v.api_sock_reason.has_value());
+            CHECK(v.api_sock_reason->find(row.api_sock_reason) != std::string::npos);
+        }
+        CHECK(v.match == Match::None);
+    }
+}
+
+TEST_CASE("judge_socket_proof: only a proof accepts, and it keeps what it proved") {
+    const Verdict claim = judge_target(legacy_vm(), kScope);
+    REQUIRE(claim.kind == Verdict::Kind::NeedsSocketProof);
+
+    Verdict proved = judge_socket_proof(claim, Done{});
+    CHECK(proved.kind == Verdict::Kind::Accept);
+    CHECK(proved.match == Match::ApiSock);
+    CHECK(proved.api_sock == "/run/banger/vm1.sock");
+
+    Verdict unserved = judge_socket_proof(claim, Failure{Outcome::NotManaged, "no socket listens on /run/banger/vm1.sock"});
+    CHECK(unserved.kind == Verdict::Kind::Refuse);
+    CHECK(unserved.outcome == Outcome::NotManaged);
+    CHECK(unserved.reason.find("is not within") != std::string::npos);
+    CHECK(unserved.api_sock_reason == "no socket listens on /run/banger/vm1.sock");
+    CHECK(unserved.match == Match::None);
+
+    for (Outcome o : {Outcome::NoSuchProcess, Outcome::SystemError}) {
+        Verdict failed = judge_socket_proof(claim, Failure{o, "why"});
+        CHECK(failed.kind == Verdict::Kind::Refuse);
+        CHECK(failed.outcome == o);
+        CHECK(failed.reason == "why");
+        CHECK(failed.match == Match::None);
+    }
+
+    // A verdict that asked for no proof is not changed by one.
+    const Verdict refused = judge_target(TargetFacts{in_state(FileState::Gone), {}, {}, {}}, kScope);
+    CHECK(judge_socket_proof(refused, Done{}).kind == Verdict::Kind::Refuse);
+    const Verdict accepted = judge_target(service_vm(), kScope);
+    CHECK(judge_socket_proof(accepted, Failure{Outcome::NotManaged, "x"}).kind == Verdict::Kind::Accept);
+}

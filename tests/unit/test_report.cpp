@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include <nlohmann/json.hpp>
 
 #include "report.hpp"
@@ -12,9 +14,11 @@ CallReport two_targets() {
     r.signal_name = "KILL";
     r.caller_uid = 1000;
     r.caller_pid = 77;
-    r.targets.push_back(TargetReport{10, Outcome::Delivered, Match::Cgroup, "ok", "/s/vm", "/usr/bin/firecracker", {}, "yes", 0, false});
-    r.targets.push_back(TargetReport{11, Outcome::NotManaged, Match::None, "cgroup /u is not within /s", "/u", {}, {}, "", 0, false});
-    r.targets.push_back(TargetReport{12, Outcome::NoSuchProcess, Match::None, "gone", "", {}, {}, "", 0, false});
+    r.targets.push_back(TargetReport{.pid = 10, .outcome = Outcome::Delivered, .match = Match::Cgroup, .cgroup = "/s/vm",
+                                     .exe = "/usr/bin/firecracker", .polkit = PolkitDecision::Yes});
+    r.targets.push_back(TargetReport{.pid = 11, .outcome = Outcome::NotManaged, .reason = "cgroup /u is not within /s",
+                                     .cgroup = "/u"});
+    r.targets.push_back(TargetReport{.pid = 12, .outcome = Outcome::NoSuchProcess, .reason = "gone"});
     return r;
 }
 }  // namespace
@@ -59,7 +63,8 @@ TEST_CASE("report: dry run says would-deliver") {
 
 TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     CallReport r;
-    r.targets.push_back(TargetReport{10, Outcome::NotManaged, Match::None, "cgroup /a\nb\xff is bad", "/a\nb\xff", {}, {}, "", 0, false});
+    r.targets.push_back(TargetReport{.pid = 10, .outcome = Outcome::NotManaged, .reason = "cgroup /a\nb\xff is bad",
+                                     .cgroup = "/a\nb\xff"});
     auto human = human_lines(r, false);
     REQUIRE(human.size() == 1);
     CHECK(human[0].find('\n') == std::string::npos);
@@ -87,4 +92,71 @@ TEST_CASE("report: audit lines carry the caller and the polkit decision") {
     CHECK(lines[0].text.find("caller_uid=1000 caller_pid=77 pid=10 signal=KILL outcome=delivered code=0 match=cgroup polkit=yes") == 0);
     CHECK(lines[1].outcome == Outcome::NotManaged);
     CHECK(lines[1].text.find("polkit=- ") != std::string::npos);
+}
+
+TEST_CASE("report: the reason is written from the facts") {
+    CallReport r;
+    r.signal_name = "TERM";
+    r.wait = std::chrono::milliseconds{2000};
+    auto reason = [&](const TargetReport& t) {
+        r.targets = {t};
+        return nlohmann::json::parse(json_lines(r)[0])["reason"].get<std::string>();
+    };
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) == "delivered TERM (match: cgroup)");
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::ApiSock, .exited = true}) ==
+          "delivered TERM (match: api-sock); exited");
+    CHECK(reason(TargetReport{.outcome = Outcome::StillRunning}) == "still running 2000 ms after TERM");
+    CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .interrupted_by = SIGINT}) ==
+          "still running when SIGINT ended the wait");
+    r.kill_after = true;
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup, .escalated = true, .exited = true}) ==
+          "delivered TERM (match: cgroup); escalated to KILL, then exited");
+    CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .escalated = true}) ==
+          "still running after KILL (sent after 2000 ms)");
+    CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .escalated = true, .interrupted_by = SIGTERM}) ==
+          "still running when SIGTERM ended the wait (after KILL)");
+    CHECK(reason(TargetReport{.outcome = Outcome::NotManaged, .reason = "cgroup /u is not within /s",
+                              .api_sock_reason = "executable /usr/bin/sleep is not firecracker"}) ==
+          "cgroup /u is not within /s; no api-sock match: executable /usr/bin/sleep is not firecracker");
+    r.dry_run = true;
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) == "would deliver TERM (match: cgroup)");
+}
+
+TEST_CASE("report: polkit's part in the audit line") {
+    CallReport r;
+    for (auto [decision, word] : {std::pair{PolkitDecision::NotAsked, "polkit=- "}, {PolkitDecision::NotNeeded, "polkit=not-needed "},
+                                  {PolkitDecision::Yes, "polkit=yes "}, {PolkitDecision::No, "polkit=no "}}) {
+        r.targets = {TargetReport{.pid = 5, .outcome = Outcome::NotAuthorized, .polkit = decision}};
+        CHECK(audit_lines(r)[0].text.find(word) != std::string::npos);
+    }
+}
+
+TEST_CASE("report: a refused elevation is one audit line saying what was asked") {
+    CallReport r;
+    r.caller_uid = 1000;
+    r.caller_pid = 55;
+    r.call_failure = Failure{Outcome::NotAuthorized, "polkit refused"};
+    r.elevation = ElevationRefusal{127};
+    r.targets = {TargetReport{.pid = 10, .outcome = Outcome::NotAuthorized}, TargetReport{.pid = 11, .outcome = Outcome::NotAuthorized}};
+    auto lines = audit_lines(r);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].text == "caller_uid=1000 caller_pid=55 pids=10,11 signal=TERM outcome=not-authorized code=7 "
+                           "elevation=pkexec pkexec_exit=127 reason=\"polkit refused\"");
+    r.list = true;
+    r.targets.clear();
+    CHECK(audit_lines(r)[0].text.find(" list=1 signal=TERM ") != std::string::npos);
+}
+
+TEST_CASE("report: --list is what it lists") {
+    CallReport r;
+    r.list = true;
+    r.listed = {ListedProcess{.pid = 10, .match = Match::Cgroup, .cgroup = "/s/vm", .exe = "/usr/bin/firecracker", .start_time = 99}};
+    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    CHECK(json["pid"] == 10);
+    CHECK(json["start_time"] == 99);
+    CHECK(json["api_sock"].is_null());
+    CHECK(list_table(r).size() == 2);
+    CHECK(audit_lines(r)[0].text.find("list=1 accepted=1") != std::string::npos);
+    CHECK(exit_code_of(r) == 0);
+    CHECK(human_lines(r, true).empty());
 }

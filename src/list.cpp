@@ -1,0 +1,59 @@
+#include "list.hpp"
+
+#include <algorithm>
+
+#include "examine.hpp"
+#include "policy/cgroup_mounts.hpp"
+#include "policy/pid.hpp"
+#include "sys/cgroupfs.hpp"
+#include "sys/pidfd.hpp"
+#include "sys/proc_root.hpp"
+
+namespace banger {
+
+namespace {
+
+// Which processes can possibly be accepted, cheaply: those in the service
+// cgroup's subtree (its cgroup.procs files) and those whose exe is named
+// firecracker. Only these are pinned and judged in full, so a busy host costs
+// one readlink per process. Without a cgroup mount to walk: every process.
+std::vector<std::uint32_t> list_candidates(int proc_fd, const Scope& scope, const std::vector<std::uint32_t>& all) {
+    const CgroupMounts mounts =
+        detect_cgroup_mounts(read_proc_file(proc_fd, "self/mountinfo", std::size_t{4} << 20).value_or(""));
+    std::vector<std::uint32_t> candidates = pids_with_exe_name(proc_fd, all, "firecracker");
+    bool walked = false;
+    for (const std::string& mount : {mounts.unified, mounts.named_systemd}) {
+        if (mount.empty()) continue;
+        auto in_cgroup = cgroup_tree_pids(mount + std::string(scope.service_cgroup));
+        if (!in_cgroup) continue;
+        walked = true;
+        candidates.insert(candidates.end(), in_cgroup->begin(), in_cgroup->end());
+    }
+    if (!walked && mounts.layout == CgroupLayout::None) return all;
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    return candidates;
+}
+
+}  // namespace
+
+Result<std::vector<ListedProcess>> list_accepted(int proc_fd, const Identity& identity, const Scope& scope) {
+    auto pids = list_pids(proc_fd);
+    if (!pids) return std::move(pids).failure();
+    std::vector<ListedProcess> listed;
+    for (std::uint32_t number : list_candidates(proc_fd, scope, pids.value())) {
+        if (refuse_protected_pid(number, identity)) continue;
+        auto pid = Pid::from(number);
+        if (!pid) continue;
+        auto pinned = PinnedProcess::pin(proc_fd, *pid);
+        if (!pinned) continue;
+        Judgement judged = judge_pinned(pinned.value(), scope);
+        if (judged.verdict.kind != Verdict::Kind::Accept || !pinned.value().verify_alive()) continue;
+        Verdict& v = judged.verdict;
+        listed.push_back(ListedProcess{number, v.match, std::move(v.cgroup), std::move(judged.exe),
+                                       std::move(v.api_sock), v.start_time});
+    }
+    return listed;
+}
+
+}  // namespace banger

@@ -1,0 +1,14 @@
+// Gathers the facts judge_target() needs about a pinned process.
+#pragma once
+
+#include "policy/facts.hpp"
+#include "sys/pidfd.hpp"
+
+namespace banger {
+
+// stat, the exe link, cgroup and cmdline, each read whole below the pinned
+// /proc/<pid> directory and capped (policy/facts.hpp). Never fails: what
+// could not be read is a fact too.
+[[nodiscard]] TargetFacts gather_facts(const PinnedProcess& pinned);
+
+}  // namespace banger
