@@ -3,6 +3,7 @@
 // the program picks an exit code.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace banger {
@@ -17,7 +18,7 @@ enum class Outcome {
     NotAuthorized,   // not root, --config from a non-root or pkexec caller, polkit said no
     ConfigError,     // install record missing, insecure or invalid
     SystemError,     // an unexpected syscall failure
-    StillRunning,    // reserved: alive after a wait
+    StillRunning,    // still alive when --wait or --kill-after gave up
 };
 
 struct OutcomeInfo {
@@ -25,12 +26,14 @@ struct OutcomeInfo {
     int exit_code;
     std::string_view name;     // JSON "outcome"
     std::string_view summary;  // the start of the human message
+    std::string_view meaning;  // its line in the exit-code table (--help, the man page)
 };
 
 [[nodiscard]] const OutcomeInfo& info(Outcome o) noexcept;
 [[nodiscard]] inline int exit_code(Outcome o) noexcept { return info(o).exit_code; }
 
-// For --help and the man page test: "code  meaning" lines, in code order.
-[[nodiscard]] std::string_view exit_code_table() noexcept;
+// For --help: "code  meaning" lines, in code order, from the table above
+// (the man page and README are checked against it).
+[[nodiscard]] std::string exit_code_table();
 
 }  // namespace banger

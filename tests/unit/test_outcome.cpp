@@ -45,3 +45,15 @@ TEST_CASE("outcome table: the help text lists every code") {
         CHECK(table.find(code) != std::string::npos);
     }
 }
+
+TEST_CASE("outcome table: the help text is the table, one line per outcome in code order") {
+    const std::string table = exit_code_table();
+    std::string expected;
+    for (Outcome o : {Outcome::Delivered, Outcome::UsageError, Outcome::NoSuchProcess, Outcome::NotManaged,
+                      Outcome::SignalRefused, Outcome::Protected, Outcome::NotAuthorized, Outcome::ConfigError,
+                      Outcome::SystemError, Outcome::StillRunning}) {
+        const std::string code = std::to_string(info(o).exit_code);
+        expected += std::string(3 - code.size(), ' ') + code + "  " + std::string(info(o).meaning) + "\n";
+    }
+    CHECK(table.substr(0, expected.size()) == expected);
+}
