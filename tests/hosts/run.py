@@ -122,25 +122,51 @@ class StepFailed(Exception):
     """A step of a release could not be done; the message says why."""
 
 
+_running: set[subprocess.Popen] = set()
+_running_lock = threading.Lock()
+_stopping = threading.Event()
+
+
 def run_logged(argv: list[str], log: Path, timeout: float, env: dict | None = None) -> None:
     """Runs argv with its output appended to log; a non-zero exit or a timeout fails.
 
     The command gets its own process group, so a timeout stops all of it: TERM first
-    (mmdebstrap then unmounts and removes its chroot), KILL after 60 s.
+    (mmdebstrap then unmounts and removes its chroot), KILL after 60 s. So does a TERM
+    or INT to this script (see stop_everything).
     """
     with open(log, 'ab') as out:
         out.write(f'\n$ {" ".join(argv)}\n'.encode())
         out.flush()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **(env or {})})
+        with _running_lock:
+            if _stopping.is_set():
+                raise StepFailed('stopped')
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    env={**os.environ, **(env or {})})
+            _running.add(proc)
         try:
             rc = proc.wait(timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise StepFailed(f'{argv[0]} timed out after {timeout:.0f} s (log: {log})') from None
+        finally:
+            with _running_lock:
+                _running.discard(proc)
     if rc != 0:
         raise StepFailed(f'{argv[0]} exited {rc} (log: {log})')
+
+
+def stop_everything(signum: int, _frame) -> None:
+    """TERM/INT: stop every running step (they are in process groups of their own)."""
+    with _running_lock:
+        _stopping.set()
+        procs = list(_running)
+    killers = [threading.Thread(target=_kill_group, args=(proc,)) for proc in procs]
+    for killer in killers:
+        killer.start()
+    for killer in killers:   # before the work dir is removed
+        killer.join()
+    raise SystemExit(128 + signum)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -184,7 +210,25 @@ def mmdebstrap(mirror: Mirror, release: str, variant: str, target: str,
     argv += [f'--customize-hook={h}' for h in hooks]
     argv += [release, target, f'deb {signed}{mirror.uri} {release} main']
     # mmdebstrap's temporary chroot lands in TMPDIR: inside our work dir, removed with it.
-    run_logged(argv, log, timeout, env={'TMPDIR': str(tmp)})
+    for attempt in (1, 2):
+        seen = log.stat().st_size if log.exists() else 0
+        try:
+            run_logged(argv, log, timeout, env={'TMPDIR': str(tmp)})
+            return
+        except StepFailed:
+            with open(log, 'rb') as f:
+                f.seek(seen)
+                output = f.read().decode(errors='replace')
+            # One more try when the mirror failed us, not when the build did.
+            if attempt == 2 or _stopping.is_set() or not MIRROR_TROUBLE.search(output):
+                raise
+            if target != '/dev/null':
+                remove_tree(Path(target))
+
+
+MIRROR_TROUBLE = re.compile(r'^(E|W): (Failed to fetch|Unable to fetch|Some index files failed)'
+                            r'|Temporary failure resolving|Connection timed out|Hash Sum mismatch',
+                            re.M)
 
 
 @dataclass
@@ -197,6 +241,8 @@ class Release:
     results: list[dict] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    broken: str | None = None
+    _raw: list[dict] = field(default_factory=list)
 
     @property
     def out(self) -> Path:
@@ -298,7 +344,7 @@ class Release:
                 results.read_bytes() if results.exists() else b'')
         if not any(r.get('end') for r in self._raw):
             raise StepFailed('the guest powered off before reporting every scenario')
-        return f'{self.facts}'
+        return ', '.join(f'{k} {v}' for k, v in self.facts.items())
 
     def _read_results(self, path: Path) -> None:
         self._raw = []
@@ -321,30 +367,35 @@ class Release:
         return '\n'.join(lines[-CONSOLE_TAIL:])
 
     # -- all of it -------------------------------------------------------------------------
-    def run(self, scenarios: list[tuple[str, str]]) -> None:
-        self._raw = []
-        steps = [('build', f'build the .deb in a {self.name} chroot', self.build),
-                 ('lint', 'lintian --fail-on error,warning (.deb and .changes)', self.lint),
-                 ('image', 'bootable image, the .deb installed with apt', self.image),
-                 ('boot', 'boot under qemu and report every scenario', self.boot)]
-        broken = None
-        for name, title, step in steps:
-            if broken:
-                self.add(name, title, 'fail', f'not run: {broken}')
+    def steps(self, phase: str) -> list[tuple[str, str, object]]:
+        if phase == 'package':
+            return [('build', f'build the .deb in a {self.name} chroot', self.build),
+                    ('lint', 'lintian --fail-on error,warning (.deb and .changes)', self.lint)]
+        return [('image', 'bootable image, the .deb installed with apt', self.image),
+                ('boot', 'boot under qemu and report every scenario', self.boot)]
+
+    def run(self, phase: str) -> None:
+        """Runs the steps of one phase; after a failed step the others report 'not run'."""
+        for name, title, step in self.steps(phase):
+            if self.broken:
+                self.add(name, title, 'fail', f'not run: {self.broken}')
                 continue
             started = time.monotonic()
             try:
                 detail = step()
                 status = 'pass'
             except (StepFailed, OSError, subprocess.SubprocessError) as e:
-                status, detail, broken = 'fail', str(e), f'{name} failed'
+                status, detail, self.broken = 'fail', str(e), f'{name} failed'
             self.timings[name] = time.monotonic() - started
             self.add(name, title, status, detail, self.timings[name])
+
+    def add_scenarios(self, scenarios: list[tuple[str, str]]) -> None:
         reported = {r['name']: r for r in self._raw if 'name' in r}
         for name, title in scenarios:
             r = reported.get(name)
             if r is None:
-                self.add(name, title, 'fail', f'not reported by the guest ({broken or "lost"})')
+                self.add(name, title, 'fail',
+                         f'not reported by the guest ({self.broken or "lost"})')
             else:
                 self.add(name, title, r['status'], r['detail'], r.get('seconds'))
 
@@ -393,9 +444,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--release', action='append', choices=list(RELEASES),
                         help='only this release (repeatable; default: all)')
-    parser.add_argument('--jobs', type=int, default=1, choices=(1, 2),
-                        help='releases handled at the same time (default 1: measured faster '
-                             'on 2 cores)')
+    parser.add_argument('--jobs', type=int, default=2, choices=(1, 2),
+                        help='2 (default): boot a release while the next one builds; '
+                             '1: one step after the other')
     parser.add_argument('--logdir', type=Path, default=SOURCE_ROOT / 'build-hosts',
                         help='build logs, serial consoles, results (default: build-hosts)')
     parser.add_argument('--testlog', type=Path,
@@ -413,6 +464,8 @@ def main() -> int:
         return 1
 
     started = time.monotonic()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop_everything)
     mirror = debian_mirror()
     version = package_version()
     scenarios = guest_scenarios()
@@ -420,27 +473,38 @@ def main() -> int:
     for old in args.logdir.glob('*'):
         old.unlink()
     work = Path(tempfile.mkdtemp(prefix='banger-hosts-', dir='/var/tmp'))
+    os.chmod(work, 0o755)   # apt in the chroots downloads as _apt
     releases = [Release(name, work / name, args.logdir, mirror, version)
                 for name in (args.release or RELEASES)]
     print(f'tests/hosts: {", ".join(f"{r.name} ({RELEASES[r.name]})" for r in releases)}; '
           f'work in {work}, logs in {args.logdir}', flush=True)
     lock = threading.Lock()
 
-    def one(release: Release) -> None:
-        release.work.mkdir()
+    def host_phase(release: Release) -> None:
         try:
-            release.run(scenarios)
+            release.run('host')
+            release.add_scenarios(scenarios)
         finally:
             if not args.keep:
                 remove_tree(release.work)
         with lock:
-            took = sum(release.timings.values())
             steps = ', '.join(f'{k} {v:.0f} s' for k, v in release.timings.items())
-            print(f'tests/hosts: {release.name} done in {took:.0f} s ({steps})', flush=True)
+            print(f'tests/hosts: {release.name} done: {steps}', flush=True)
 
+    # Two lanes: packages are built one release after the other (compiling takes both
+    # cores), and a release's image and boot run while the next release builds.
+    # --jobs 1 does everything one step after the other.
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for future in [pool.submit(one, r) for r in releases]:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as host_lane:
+            booted = []
+            for release in releases:
+                release.work.mkdir(mode=0o755)
+                release.run('package')
+                if args.jobs == 1:
+                    host_phase(release)
+                else:
+                    booted.append(host_lane.submit(host_phase, release))
+            for future in booted:
                 future.result()
     finally:
         if not args.keep:
@@ -456,8 +520,6 @@ def main() -> int:
         if release.failed_in_guest:
             print(f'--- last {CONSOLE_TAIL} lines of the {release.name} serial console '
                   f'({args.logdir}/{release.name}-console.log) ---\n{release.console_tail()}')
-        if release.facts:
-            print(f'tests/hosts: {release.name}: {json.dumps(release.facts)}')
     if args.testlog:
         with open(args.testlog, 'w', encoding='utf-8') as log:
             for r in results:

@@ -149,7 +149,7 @@ def uid(user: str) -> int:
 
 def call_summary(proc: subprocess.CompletedProcess[str]) -> str:
     text = (proc.stdout + proc.stderr).strip().replace('\n', ' | ')
-    return f'exit {proc.returncode}: {text[:300]}'
+    return f'exit {proc.returncode}: {text[:300]}' if text else f'exit {proc.returncode}'
 
 
 def expect_exit(proc: subprocess.CompletedProcess[str], code: int) -> None:
@@ -192,6 +192,9 @@ class Host:
         with open('/etc/sysusers.d/bangerd.conf', 'w', encoding='ascii') as f:
             f.write(f'u {DAEMON} - "banger daemon" /\n')
         run(['systemd-sysusers', 'bangerd.conf'])
+        with open('/etc/shadow', encoding='utf-8') as f:
+            password = next(line.split(':')[1] for line in f if line.startswith(f'{DAEMON}:'))
+        expect(password[:1] in ('!', '*'), f'{DAEMON} can log in with a password')
         run(['usermod', '-aG', GROUP, DAEMON])
         run(['useradd', '--create-home', '--shell', '/bin/bash', OUTSIDER])
 
