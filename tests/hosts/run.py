@@ -14,8 +14,9 @@ For each release (Debian 12 bookworm, Debian 13 trixie):
 
 Prints one line per step and scenario, and "N passed, N failed". Exit 0 only when all
 passed. Every mirror access uses the Debian mirror of this machine's apt sources. Every
-step has a timeout; the serial console is kept in LOGDIR and its tail printed when a boot
-fails. Temporary chroots and images (several GB) are removed at the end.
+step has a timeout; the serial console is kept in LOGDIR, and its tail printed when a
+release failed after it booted. Temporary chroots and images (several GB) are removed at
+the end.
 
   python3 tests/hosts/run.py [--release bookworm] [--jobs 1|2] [--logdir DIR]
                              [--testlog FILE] [--keep]
@@ -50,8 +51,9 @@ GUEST_LIB = 'usr/local/lib/banger-hosts'
 
 RELEASES = {'bookworm': 'Debian 12', 'trixie': 'Debian 13'}
 
-# Seconds. Measured on 2 shared cores: build 3-5 min, image under 1 min, boot and scenarios
-# 1-2 min. The limits are for hangs, not for slowness.
+# Seconds. Measured on 2 cores shared with other builds: build 6-7 min (chroot, Build-Depends,
+# compile, dh_auto_test), image 1-2 min, boot and scenarios 1-2 min. The limits are for
+# hangs, not for slowness.
 TIMEOUT_BUILD = 25 * 60
 TIMEOUT_LINT = 5 * 60
 TIMEOUT_IMAGE = 10 * 60
@@ -111,7 +113,7 @@ def package_version() -> str:
     meson = re.search(r"^\s*version:\s*'([^']+)'", (SOURCE_ROOT / 'meson.build').read_text(
         encoding='utf-8'), re.M)[1]
     if version != meson:
-        raise StepFailed(f'debian/changelog says {version}, meson.build says {meson}')
+        raise SystemExit(f'tests/hosts: debian/changelog says {version}, meson.build {meson}')
     return version
 
 

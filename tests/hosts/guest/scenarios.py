@@ -179,7 +179,8 @@ class Host:
         self.deb = sorted(glob.glob(f'{LIB}/banger-signal_*.deb'))[-1]
         self.package_files: list[str] = []
 
-    def call(self, user: str, argv: list[str], target: int | str) -> subprocess.CompletedProcess[str]:
+    def call(self, user: str, argv: list[str],
+             target: int | str) -> subprocess.CompletedProcess[str]:
         """A call that reaches the helper, recorded for the audit scenario."""
         proc = run_as(user, argv)
         self.decisions.append((uid(user), str(target), proc.returncode))
@@ -236,7 +237,8 @@ class Host:
         run(['runuser', '-u', OUTSIDER, '--', 'env', f'XDG_RUNTIME_DIR=/run/user/{outsider}',
              'systemd-run', '--user', '--quiet', f'--unit={SERVICE}', '--service-type=exec',
              '--', STANDIN])
-        pattern = f'/sys/fs/cgroup/user.slice/user-{outsider}.slice/user@{outsider}.service/**/{SERVICE}'
+        pattern = (f'/sys/fs/cgroup/user.slice/user-{outsider}.slice/user@{outsider}.service'
+                   f'/**/{SERVICE}')
         wait_until(lambda: any(_read(f'{d}/cgroup.procs').strip()
                                for d in glob.glob(pattern, recursive=True)), 30,
                    f'{SERVICE} of {OUTSIDER}\'s systemd')
@@ -529,6 +531,24 @@ def report(record: dict) -> None:
     _results.write(f'BANGER-HOSTS {json.dumps(record)}\n')
 
 
+def outcome(fn, host: Host) -> tuple[str, str]:
+    """(status, detail) of one scenario. An expected_failure scenario is strict: only its
+    KnownFailure is an xfail; a pass is an xpass and any other failure a fail."""
+    try:
+        detail = fn(host)
+    except KnownFailure as e:
+        return ('xfail' if fn.expected_failure else 'fail'), str(e)
+    except Failure as e:
+        return 'fail', str(e)
+    except Exception as e:  # noqa: BLE001 - a crash is that scenario's failure
+        _say(traceback.format_exc())
+        return 'fail', f'{type(e).__name__}: {e}'
+    if fn.expected_failure:
+        return 'xpass', (f'passed although expected to fail: set {fn.expected_failure} = True '
+                         f'({detail})')
+    return 'pass', detail
+
+
 def main() -> int:
     state = run(['systemctl', 'is-system-running', '--wait'], check=False).stdout.strip()
     _say(f'system is {state}')
@@ -541,24 +561,9 @@ def main() -> int:
     except Exception as e:  # noqa: BLE001 - every scenario reports why it did not run
         broken = f'setup failed: {e}'
         _say(traceback.format_exc())
-    for name, title, fn in SCENARIOS:
+    for name, _title, fn in SCENARIOS:
         started = time.monotonic()
-        if broken:
-            status, detail = 'fail', broken
-        else:
-            try:
-                detail = fn(host)
-                status = 'pass'
-                if fn.expected_failure:
-                    status, detail = 'xpass', (f'passed although expected to fail: set '
-                                               f'{fn.expected_failure} = True ({detail})')
-            except KnownFailure as e:
-                status, detail = ('xfail' if fn.expected_failure else 'fail'), str(e)
-            except Failure as e:
-                status, detail = 'fail', str(e)
-            except Exception as e:  # noqa: BLE001 - a crash is that scenario's failure
-                status, detail = 'fail', f'{type(e).__name__}: {e}'
-                _say(traceback.format_exc())
+        status, detail = ('fail', broken) if broken else outcome(fn, host)
         took = time.monotonic() - started
         _say(f'{status} {name} ({took:.1f} s): {detail}')
         report({'name': name, 'status': status, 'detail': detail, 'seconds': round(took, 1)})
