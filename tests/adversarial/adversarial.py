@@ -13,6 +13,7 @@ run_bs); adds what attacking banger-signal needs:
 Environment (set by tests/adversarial/meson.build), besides harness.py's:
   BANGER_TESTHOOKS  banger-signal-testhooks (only with -Dtest_hooks=true)
   EXEC_ARGV         the exec-argv helper (execve with an exact argv)
+  PYTHONPATH        tests/lib (banger_test) and tests/integration (harness.py)
 """
 
 import os
@@ -22,9 +23,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "integration"))
-import harness  # noqa: E402,F401  (re-exported for the test files)
+from banger_test import codes
+import harness  # tests/integration (PYTHONPATH); re-exported for the test files
 
 SKIP_EXIT = harness.SKIP_EXIT
 PAUSE_TIMEOUT = 10.0
@@ -228,7 +228,7 @@ class AdversarialTestCase(harness.BangerTestCase):
         r.out = out.decode("utf-8", errors="replace") if out is not None else ""
         r.err = err.decode("utf-8", errors="replace") if err is not None else ""
         r.argv = p.argv
-        self.assertIn(r.returncode, harness.CONTRACT_CODES,
+        self.assertIn(r.returncode, codes.CONTRACT_CODES,
                       f"exit code outside the contract: {self.describe(r)}")
         return r
 

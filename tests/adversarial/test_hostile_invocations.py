@@ -15,16 +15,13 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unicodedata
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import adversarial  # noqa: E402
-from harness import CONTRACT_CODES, NOT_AUTHORIZED, NOT_MANAGED, OK, SIGNAL_REFUSED, USAGE  # noqa: E402
-
-STILL_RUNNING = 10
+from banger_test.codes import (CONFIG_ERROR, CONTRACT_CODES, NOT_AUTHORIZED, NOT_MANAGED, OK,
+                               SIGNAL_REFUSED, STILL_RUNNING, USAGE)
+import adversarial
 
 # MAX_ARG_STRLEN: the kernel refuses any single argument longer than 32 pages
 # (131072 bytes with its NUL) with E2BIG, so 1 MiB can only arrive in pieces.
@@ -252,7 +249,7 @@ class HugeArguments(Victimized):
 
     def test_largest_single_config_argument(self):
         r = self.run_bs("--pid", self.target.pid, "--config", "/" + "c" * (MAX_ARG - 1), config=None)
-        self.assertIn(r.returncode, (USAGE, adversarial.harness.CONFIG_ERROR), self.describe(r))
+        self.assertIn(r.returncode, (USAGE, CONFIG_ERROR), self.describe(r))
 
     def test_largest_single_wait_argument(self):
         self.usage("--pid", self.target.pid, "--wait", "1" * MAX_ARG)
@@ -314,7 +311,7 @@ class Garbage(Victimized):
                 r = subprocess.run([self.bin.encode(), b"--pid", pid, b"--config=" + g],
                                    env=self.bs_env(), capture_output=True, timeout=30)
                 # Config errors (8), or 2 if the parser rejected the value.
-                self.assertIn(r.returncode, (USAGE, adversarial.harness.CONFIG_ERROR),
+                self.assertIn(r.returncode, (USAGE, CONFIG_ERROR),
                               r.stderr[:300])
 
 

@@ -15,10 +15,10 @@ import shutil
 import signal
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import adversarial  # noqa: E402
-from adversarial import pending_signals  # noqa: E402
-from harness import NO_PROCESS, NOT_MANAGED, OK, SYSTEM_ERROR, proc_cgroup_line  # noqa: E402
+from banger_test.codes import NOT_MANAGED, NO_PROCESS, OK, SYSTEM_ERROR
+import adversarial
+from adversarial import pending_signals
+from harness import proc_cgroup_line
 
 MAX_ARG = 32 * 4096 - 1      # longest single argument execve accepts
 CMDLINE_CAP = 128 * 1024     # flow.cpp: kCmdlineCap

@@ -7,13 +7,10 @@ Exits 77 without test hooks, root or a writable cgroup2 mount.
 """
 
 import os
-import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import adversarial  # noqa: E402
-from adversarial import EXPECTED_CAPS, fd_table, read_status  # noqa: E402
-from harness import OK  # noqa: E402
+from banger_test.codes import OK
+import adversarial
+from adversarial import EXPECTED_CAPS, fd_table, read_status
 
 TESTHOOKS = None
 

@@ -16,9 +16,8 @@ import signal
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import adversarial  # noqa: E402
-from harness import NO_PROCESS, NOT_MANAGED, OK  # noqa: E402
+from banger_test.codes import NOT_MANAGED, NO_PROCESS, OK
+import adversarial
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pidns_driver.py")
 TESTHOOKS = None
@@ -53,7 +52,8 @@ class PidReuse(adversarial.AdversarialTestCase):
         argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
                 sys.executable, DRIVER, json.dumps(params)]
         r = subprocess.run(argv, capture_output=True, timeout=120,
-                           env={"PATH": adversarial.harness.CLEAN_PATH, "PYTHONDONTWRITEBYTECODE": "1"})
+                           env={"PATH": adversarial.harness.CLEAN_PATH, "PYTHONDONTWRITEBYTECODE": "1",
+                                "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
         self.assertEqual(r.returncode, 0, f"driver failed:\n{r.stderr.decode(errors='replace')}")
         facts = json.loads(r.stdout.decode().splitlines()[-1])
         self.facts = facts

@@ -23,10 +23,9 @@ import unittest
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sandbox  # noqa: E402
+from banger_test.codes import OK  # noqa: E402
 
 SB: sandbox.Sandbox  # set in main() before the tests run
-
-DELIVERED = 0
 
 # The shell forks N sleepers, reports ready, and waits for them; it is their parent,
 # not a target.
@@ -76,10 +75,10 @@ class LargeBatches(unittest.TestCase):
         r = SB.run_as(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args, '--json', *extra],
                       timeout=300)
         lines = [json.loads(line) for line in r.stdout.splitlines()]
-        refused = [line for line in lines if line['code'] != DELIVERED]
+        refused = [line for line in lines if line['code'] != OK]
         self.assertEqual(refused[:3], [], r.describe()[:4000])
         self.assertEqual(sorted(line['pid'] for line in lines), flock.pids)
-        self.assertEqual(r.returncode, DELIVERED, r.describe()[:4000])
+        self.assertEqual(r.returncode, OK, r.describe()[:4000])
         self.assertEqual(flock.gone_within(30), [])
 
     def test_200_targets_all_delivered(self):

@@ -27,10 +27,10 @@ import unittest
 sys.dont_write_bytecode = True   # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sandbox  # noqa: E402
+from banger_test.codes import CONFIG_ERROR, USAGE  # noqa: E402
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
-USAGE, CONFIG_ERROR = 2, 8
 ACTION_RUN = 'org.banger.signal.run'
 
 # What --doctor checks, by the name it prints before the colon.

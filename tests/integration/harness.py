@@ -10,8 +10,11 @@ Environment (set by tests/integration/meson.build):
   STANDIN        the stand-in Firecracker (exe basename ``firecracker``)
   IMPOSTOR       the same program built as ``fc-impostor``
   BANGER_VERSION optional: the meson project version, checked by --version
+  PYTHONPATH     tests/lib, for banger_test (the code shared with tests/e2e and bench)
 
 Exit status 77 (meson: skipped) when not root or no writable cgroup2 mount.
+The exit codes of the contract (banger-signal(8), EXIT STATUS) are named in
+banger_test.codes (tests/lib), checked against --help.
 """
 
 import atexit
@@ -27,12 +30,9 @@ import tempfile
 import time
 import unittest
 
-SKIP_EXIT = 77
+from banger_test import codes
 
-# Exit codes of the contract (CONTRACT.md).
-OK, USAGE, NO_PROCESS, NOT_MANAGED, SIGNAL_REFUSED = 0, 2, 3, 4, 5
-PROTECTED, NOT_AUTHORIZED, CONFIG_ERROR, SYSTEM_ERROR = 6, 7, 8, 9
-CONTRACT_CODES = {0, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+SKIP_EXIT = codes.SKIP
 
 # How long a wrongly signalled process gets to die before we call it alive.
 ALIVE_GRACE = 0.3
@@ -423,7 +423,7 @@ class BangerTestCase(unittest.TestCase):
         r.err = r.stderr.decode("utf-8", errors="replace")
         r.argv = argv
         if check_code:
-            self.assertIn(r.returncode, CONTRACT_CODES,
+            self.assertIn(r.returncode, codes.CONTRACT_CODES,
                           f"exit code outside the contract: {self.describe(r)}")
         return r
 

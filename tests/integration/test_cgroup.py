@@ -6,9 +6,8 @@ import signal
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NOT_MANAGED, OK  # noqa: E402
+from banger_test.codes import NOT_MANAGED, OK
+import harness
 
 
 class CgroupMatch(harness.BangerTestCase):

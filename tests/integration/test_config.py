@@ -4,11 +4,9 @@
 import os
 import signal
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import CONFIG_ERROR, NOT_AUTHORIZED, NOT_MANAGED, OK  # noqa: E402
+from banger_test.codes import CONFIG_ERROR, NOT_AUTHORIZED, NOT_MANAGED, OK
+import harness
 
 NOBODY = 65534
 

@@ -10,15 +10,12 @@ deadline for all", "KILL not before the deadline"), with generous margins.
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NOT_AUTHORIZED, NOT_MANAGED, OK, USAGE  # noqa: E402
+from banger_test.codes import NOT_AUTHORIZED, NOT_MANAGED, OK, STILL_RUNNING, USAGE
+import harness
 
-STILL_RUNNING = 10
 NOBODY = 65534
 NOBODY_PREFIX = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 

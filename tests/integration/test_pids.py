@@ -1,13 +1,10 @@
 #!/usr/bin/env python3
 """PID parsing: malformed values are usage errors (2) and nothing is signalled."""
 
-import os
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NO_PROCESS, USAGE  # noqa: E402
+from banger_test.codes import NO_PROCESS, USAGE
+import harness
 
 
 def pid_max():

@@ -4,12 +4,10 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import NO_PROCESS, PROTECTED  # noqa: E402
+from banger_test.codes import NO_PROCESS, PROTECTED
+import harness
 
 PF_KTHREAD = 0x00200000
 

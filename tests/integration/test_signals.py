@@ -1,13 +1,10 @@
 #!/usr/bin/env python3
 """Signal names: the allowlist, its spellings, and everything refused (exit 5)."""
 
-import os
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
-from harness import OK, SIGNAL_REFUSED  # noqa: E402
+from banger_test.codes import OK, SIGNAL_REFUSED
+import harness
 
 REFUSED = [
     "STOP", "CONT", "TSTP", "SIGSTOP", "TTIN", "TTOU", "SEGV", "PIPE", "ALRM", "CHLD",

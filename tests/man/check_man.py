@@ -17,7 +17,8 @@ render: `groff -man -ww -z PAGE` (and the same for a terminal) prints nothing an
         succeeds; the terminal rendering fits 80 columns; if man(1) is given, `man -l`
         with MANWIDTH=80 is silent on stderr. Without groff: exit 77 (skipped).
 
-Only the Python standard library is used. Exit 0 = pass, 1 = fail, 77 = skipped.
+--help is parsed by banger_test.help (tests/lib). Only the Python standard library is used.
+Exit 0 = pass, 1 = fail, 77 = skipped.
 """
 
 from __future__ import annotations
@@ -27,18 +28,15 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 
-SKIP = 77
+from banger_test.codes import SKIP
+from banger_test.help import LONG_OPT, SHORT_OPT, HelpFacts, parse_help, read_help
 
 # Long options that the page may mention although banger-signal does not have them:
 # they belong to other programs (Firecracker's api socket flag).
 FOREIGN_LONG_OPTIONS = {'--api-sock'}
 
-LONG_OPT = re.compile(r'(?<![\w-])--[A-Za-z0-9][A-Za-z0-9-]*')
-SHORT_OPT = re.compile(r'(?<![\w-])-[A-Za-z0-9](?![\w-])')
-METAVAR = re.compile(r'^[A-Z][A-Z0-9_]*$')
 
 
 # ---------------------------------------------------------------- roff to text
@@ -177,65 +175,6 @@ def parse_page(source: str) -> dict[str, Section]:
     return sections
 
 
-# ---------------------------------------------------------------- --help
-
-@dataclass
-class HelpFacts:
-    codes: dict[int, str]
-    notes: list[str]                 # lines under the exit-code table
-    options: dict[str, str | None]   # option -> value name (or None)
-    signals: list[str]
-    default_signal: str
-    config_path: str                 # the install record the binary reads (--config's help)
-
-
-def parse_help(text: str) -> HelpFacts:
-    lines = text.split('\n')
-    try:
-        opt_start = lines.index('Options:') + 1
-        code_start = lines.index('Exit codes:') + 1
-    except ValueError as e:
-        raise SystemExit(f'FAIL: --help lacks an "Options:" or "Exit codes:" section ({e})')
-
-    options: dict[str, str | None] = {}
-    for line in lines[opt_start:]:
-        if not line.strip():
-            break
-        m = re.match(r'^ {2}(\S.*?)(?: {2,}\S.*)?$', line)
-        if not m:
-            continue  # a wrapped description
-        column = m.group(1)
-        words = column.replace(',', ' ').split()
-        names = [w for w in words if LONG_OPT.fullmatch(w) or SHORT_OPT.fullmatch(w)]
-        metavars = [w for w in words if METAVAR.match(w)]
-        for n in names:
-            options[n] = metavars[0] if metavars else None
-
-    codes: dict[int, str] = {}
-    notes: list[str] = []
-    for line in lines[code_start:]:
-        if not line.strip():
-            break
-        m = re.match(r'^\s*(\d+)\s+(\S.*)$', line)
-        if m and not notes:
-            code = int(m.group(1))
-            if code in codes:
-                raise SystemExit(f'FAIL: --help lists exit code {code} twice')
-            codes[code] = ' '.join(m.group(2).split())
-        else:
-            notes.append(' '.join(line.split()))
-
-    m = re.search(r'\(default ([A-Z0-9]+)\): ([A-Z0-9]+(?:, [A-Z0-9]+)*);', text)
-    if not m:
-        raise SystemExit('FAIL: cannot find "(default X): A, B, ...;" in the --signal help; '
-                         'update tests/man/check_man.py if the help text changed on purpose')
-    c = re.search(r'instead of (/\S+)', text)
-    if not c:
-        raise SystemExit('FAIL: cannot find "instead of /PATH" in the --config help; '
-                         'update tests/man/check_man.py if the help text changed on purpose')
-    return HelpFacts(codes, notes, options, m.group(2).split(', '), m.group(1), c.group(1))
-
-
 # ---------------------------------------------------------------- drift
 
 def drift_problems(page_source: str, facts: HelpFacts) -> list[str]:
@@ -350,11 +289,7 @@ def mutations(source: str, facts: HelpFacts) -> list[tuple[str, str]]:
 
 
 def check_drift(binary: str, page: str) -> int:
-    result = subprocess.run([binary, '--help'], capture_output=True, text=True, timeout=30)
-    if result.returncode != 0:
-        print(f'FAIL: {binary} --help exited {result.returncode}\n{result.stderr}')
-        return 1
-    facts = parse_help(result.stdout)
+    facts = parse_help(read_help(binary))
     if len(facts.codes) < 2 or 0 not in facts.codes or len(facts.options) < 2:
         print(f'FAIL: --help parsed to too little (codes {facts.codes}, options {facts.options}); '
               'has its format changed?')
