@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from banger_test import codes
+from banger_test import codes, procfs
 import harness  # tests/integration (PYTHONPATH); re-exported for the test files
 
 SKIP_EXIT = harness.SKIP_EXIT
@@ -236,7 +236,7 @@ class AdversarialTestCase(harness.BangerTestCase):
         """SIGKILL a child of ours and reap it: its pid is free afterwards."""
         p.kill()
         p.wait(timeout=10)
-        self.assertFalse(harness.pid_exists(p.pid))
+        self.assertFalse(procfs.pid_exists(p.pid))
 
 
 def main():

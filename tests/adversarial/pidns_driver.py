@@ -14,43 +14,22 @@ When this process exits, the kernel kills everything left in the namespace.
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Only helpers without side effects: no harness session is created here.
-from adversarial import VICTIM_SOURCE, Pause, mask_signals, pending_signals, read_status  # noqa: E402
+from adversarial import VICTIM_SOURCE, Pause, mask_signals, pending_signals, read_status
+from banger_test import procfs
+from banger_test.spawn import spawn as spawn_ready
 
-READY_TIMEOUT = 10.0
 GRACE = 0.3
 
 
 def spawn(argv, procs_file):
     """Start argv in the cgroup of procs_file; wait for "ready\\n"."""
-    read_fd, write_fd = os.pipe()
-
-    def place():
-        with open(procs_file, "w") as f:
-            f.write(str(os.getpid()))
-
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "STANDIN_READY_FD": str(write_fd)}
-    try:
-        p = subprocess.Popen(argv, env=env, preexec_fn=place, pass_fds=(write_fd,),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    finally:
-        os.close(write_fd)
-    try:
-        ready, _, _ = select.select([read_fd], [], [], READY_TIMEOUT)
-        data = os.read(read_fd, 64) if ready else b""
-    finally:
-        os.close(read_fd)
-    if data != b"ready\n":
-        p.kill()
-        raise RuntimeError(f"{argv[0]} did not get ready ({data!r}, rc {p.wait()})")
-    return p
+    return spawn_ready(argv, join=[procs_file], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
 
 
 def spawn_at(pid, argv, procs_file):
@@ -65,18 +44,10 @@ def spawn_at(pid, argv, procs_file):
     return p
 
 
-def cgroup_of(pid):
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return line[3:].rstrip("\n")
-    return None
-
-
 def kill_and_reap(p):
     p.kill()
     p.wait()
-    if os.path.exists(f"/proc/{p.pid}"):
+    if procfs.pid_exists(p.pid):
         raise RuntimeError(f"pid {p.pid} still exists after reaping")
 
 
@@ -132,7 +103,7 @@ def scenario(params):
 
     first = spawn(first_argv, first_cg)
     pid = first.pid
-    facts = {"pid": pid, "first_cgroup": cgroup_of(pid)}
+    facts = {"pid": pid, "first_cgroup": procfs.proc_cgroup(pid)}
 
     pause = Pause(params["tmp"], params["point"])
     bs_argv = [params["testhooks"], "--config", params["config"], "--pid", str(pid), "--json",
@@ -151,7 +122,7 @@ def scenario(params):
             kill_and_reap(first)
             second = spawn_at(pid, second_argv, second_cg)
         facts["second_pid"] = second.pid
-        facts["second_cgroup"] = cgroup_of(second.pid)
+        facts["second_cgroup"] = procfs.proc_cgroup(second.pid)
 
         pause.resume()
         out, err = bs.communicate(timeout=30)

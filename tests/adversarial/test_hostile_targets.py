@@ -15,10 +15,10 @@ import shutil
 import signal
 import sys
 
+from banger_test import procfs
 from banger_test.codes import NOT_MANAGED, NO_PROCESS, OK, SYSTEM_ERROR
 import adversarial
 from adversarial import pending_signals
-from harness import proc_cgroup_line
 
 MAX_ARG = 32 * 4096 - 1      # longest single argument execve accepts
 CMDLINE_CAP = 128 * 1024     # flow.cpp: kCmdlineCap
@@ -188,7 +188,7 @@ class LongCgroupPaths(adversarial.AdversarialTestCase):
 
     def kernel_view(self, pid):
         try:
-            return proc_cgroup_line(pid, "0")
+            return procfs.proc_cgroup(pid, "0")
         except OSError as e:
             return e
 
@@ -255,7 +255,7 @@ class DeletedThings(adversarial.AdversarialTestCase):
     def test_cgroup_named_deleted_refused(self):
         cg = self.s.cgroup(self.s.service.split("/", 2)[2] + "/x (deleted)")
         fc = self.firecracker(cgroup=cg)
-        self.assertEqual(proc_cgroup_line(fc.pid, "0"), cg)
+        self.assertEqual(procfs.proc_cgroup(fc.pid, "0"), cg)
         r = self.run_bs("--pid", fc.pid, "--json")
         self.assertExit(r, NOT_MANAGED)
         self.assertIn("removed cgroup", self.one_json(r)["reason"])
@@ -313,7 +313,7 @@ class NotQuiteProcesses(adversarial.AdversarialTestCase):
     def test_zombie_in_service_cgroup(self):
         vm = self.vm()
         os.kill(vm.pid, signal.SIGKILL)
-        while adversarial.harness.proc_state(vm.pid) != "Z":
+        while procfs.proc_state(vm.pid) != "Z":
             pass  # bounded by the kill: a SIGKILLed child becomes a zombie
         r = self.run_bs("--pid", vm.pid, "--json")
         self.assertExit(r, NO_PROCESS)
@@ -368,7 +368,7 @@ class ExitsDuringTheChecks(adversarial.AdversarialTestCase):
             self.reap_killed(vm)
         else:
             os.kill(vm.pid, signal.SIGKILL)
-            while adversarial.harness.proc_state(vm.pid) != "Z":
+            while procfs.proc_state(vm.pid) != "Z":
                 pass
         r = self.finish(p, pause)
         self.assertExit(r, NO_PROCESS)

@@ -20,39 +20,23 @@ banger_test.codes (tests/lib), checked against --help.
 import atexit
 import json
 import os
-import resource
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-from banger_test import codes
+from banger_test import cgroups, codes, procfs
+from banger_test.spawn import READY_TIMEOUT, spawn
 
 SKIP_EXIT = codes.SKIP
 
 # How long a wrongly signalled process gets to die before we call it alive.
 ALIVE_GRACE = 0.3
-READY_TIMEOUT = 10.0
 RUN_TIMEOUT = 30.0
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def _unescape_mountinfo(field):
-    """mountinfo escapes space, tab, newline and backslash as \\ooo."""
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit() and len(field[i + 1:i + 4]) == 3:
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
 
 
 def find_cgroup_mounts():
@@ -61,23 +45,8 @@ def find_cgroup_mounts():
     Only mounts whose root is "/" are used: otherwise the paths we create would
     not be the paths the kernel reports in /proc/<pid>/cgroup.
     """
-    v2, v1_systemd = None, None
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            fields = line.split()
-            try:
-                sep = fields.index("-")
-            except ValueError:
-                continue
-            root, mountpoint = fields[3], _unescape_mountinfo(fields[4])
-            fstype, super_opts = fields[sep + 1], fields[sep + 3]
-            if root != "/":
-                continue
-            if fstype == "cgroup2" and v2 is None:
-                v2 = mountpoint
-            elif fstype == "cgroup" and "name=systemd" in super_opts.split(","):
-                v1_systemd = mountpoint
-    return v2, v1_systemd
+    v2, v1 = cgroups.cgroup2_mount(), cgroups.v1_systemd_mount()
+    return (v2.point if v2 and v2.root == "/" else None), (v1.point if v1 else None)
 
 
 def environment_problem():
@@ -114,31 +83,6 @@ def _on_sigterm(signum, _frame):
     os._exit(128 + signum)
 
 
-def proc_cgroup_line(pid, hierarchy):
-    """The path of /proc/<pid>/cgroup for "0" (v2) or "name=systemd"."""
-    with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            hid, controllers, path = line.rstrip("\n").split(":", 2)
-            if hierarchy == "0" and hid == "0" and controllers == "":
-                return path
-            if hierarchy != "0" and hierarchy in controllers.split(","):
-                return path
-    return None
-
-
-def pid_exists(pid):
-    return os.path.exists(f"/proc/{pid}")
-
-
-def proc_state(pid):
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        return None
-    return stat[stat.rindex(")") + 2]
-
-
 class Session:
     """Per-run cgroups, directories and config; torn down once, at exit."""
 
@@ -152,8 +96,7 @@ class Session:
         os.makedirs(self.runtime_dir)
         self.config_dir = os.path.join(self.tmp, "etc")
         os.makedirs(self.config_dir)
-        self._v2_created = []
-        self._v1_created = []
+        self._v1_used = False
         self._counter = 0
         self.procs = []
         atexit.register(self.close)
@@ -174,14 +117,9 @@ class Session:
     def cgroup(self, rel, v1=False):
         """Create <mount>/banger-test-<pid>/<rel> (and parents); return its path."""
         mount = self.v1_systemd_mount if v1 else self.v2_mount
-        created = self._v1_created if v1 else self._v2_created
-        path = ""
-        for part in [self.name] + rel.split("/"):
-            path = f"{path}/{part}"
-            fs_path = mount + path
-            if not os.path.isdir(fs_path):
-                os.mkdir(fs_path)
-                created.append(fs_path)
+        self._v1_used |= v1
+        path = f"/{self.name}/{rel}"
+        os.makedirs(mount + path, exist_ok=True)
         return path
 
     def v2_procs_file(self, cgroup):
@@ -234,63 +172,13 @@ class Session:
 
     def close(self):
         self.kill_all()
-        # Last resort for anything of ours still in the tree (cgroup.kill: 5.14+).
-        root_fs = self.v2_mount + self.root if self.v2_mount else None
-        if root_fs and os.path.isdir(root_fs):
-            kill_file = os.path.join(root_fs, "cgroup.kill")
-            if os.path.exists(kill_file) and _populated(root_fs):
-                try:
-                    with open(kill_file, "w") as f:
-                        f.write("1")
-                except OSError:
-                    pass
-                deadline = time.monotonic() + 5
-                while _populated(root_fs) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-        for v1_dir in self._v1_created:
-            _kill_v1_members(v1_dir)
-        # rmdir deepest first.
-        for fs_path in sorted(self._v2_created + self._v1_created,
-                              key=lambda p: p.count("/"), reverse=True):
-            for _ in range(50):
-                try:
-                    os.rmdir(fs_path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            else:
-                print(f"warning: could not remove cgroup {fs_path}", file=sys.stderr)
-        self._v2_created.clear()
-        self._v1_created.clear()
+        # Anything of ours still in the trees is killed (only our processes can be there).
+        for mount, used in ((self.v2_mount, True), (self.v1_systemd_mount, self._v1_used)):
+            if mount and used:
+                for problem in cgroups.remove_tree(mount + self.root):
+                    print(f"warning: could not remove cgroup {problem}", file=sys.stderr)
+        self._v1_used = False
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def _populated(cgroup_fs_path):
-    try:
-        with open(os.path.join(cgroup_fs_path, "cgroup.events")) as f:
-            for line in f:
-                key, value = line.split()
-                if key == "populated":
-                    return value == "1"
-    except OSError:
-        return False
-    return False
-
-
-def _kill_v1_members(v1_dir):
-    """Processes left in one of OUR v1 cgroups are processes we started."""
-    try:
-        with open(os.path.join(v1_dir, "cgroup.procs")) as f:
-            pids = [int(x) for x in f.read().split()]
-    except OSError:
-        return
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 _SESSION = None
@@ -332,40 +220,16 @@ class BangerTestCase(unittest.TestCase):
             procs_files.append(self.s.v1_procs_file(v1_cgroup))
         child_env = {"PATH": CLEAN_PATH, "LANG": "C"}
         child_env.update(env or {})
-        read_fd, write_fd = os.pipe()
-        child_env["STANDIN_READY_FD"] = str(write_fd)
-
-        def place_and_limit():
-            for procs in procs_files:
-                with open(procs, "w") as f:
-                    f.write(str(os.getpid()))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # QUIT/ABRT: no core files
-
-        try:
-            p = subprocess.Popen(argv, executable=executable, env=child_env,
-                                 cwd=cwd or self.s.tmp, preexec_fn=place_and_limit,
-                                 pass_fds=(write_fd,), stdin=subprocess.DEVNULL,
-                                 stdout=stdout)
-        finally:
-            os.close(write_fd)
+        p = spawn(argv, join=procs_files, env=child_env, executable=executable,
+                  ready=wait_ready, timeout=READY_TIMEOUT, cwd=cwd or self.s.tmp, stdout=stdout)
         self.s.procs.append(p)
-        try:
-            if wait_ready:
-                ready, _, _ = select.select([read_fd], [], [], READY_TIMEOUT)
-                data = os.read(read_fd, 64) if ready else b""
-                if data != b"ready\n":
-                    p.kill()
-                    rc = p.wait()
-                    raise RuntimeError(f"{argv!r} did not get ready (read {data!r}, rc {rc})")
-        finally:
-            os.close(read_fd)
         # The placement is a precondition of every test: check the kernel's view.
         if cgroup is not None:
-            seen = proc_cgroup_line(p.pid, "0")
+            seen = procfs.proc_cgroup(p.pid, "0")
             if seen != (cgroup or "/"):
                 raise RuntimeError(f"pid {p.pid} is in {seen!r}, wanted {cgroup!r}")
         if v1_cgroup is not None:
-            seen = proc_cgroup_line(p.pid, "name=systemd")
+            seen = procfs.proc_cgroup(p.pid, "name=systemd")
             if seen != v1_cgroup:
                 raise RuntimeError(f"pid {p.pid} is in v1 {seen!r}, wanted {v1_cgroup!r}")
         return p

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+from banger_test import procfs
 from banger_test.codes import NOT_MANAGED, OK
 import harness
 
@@ -146,7 +147,7 @@ class HybridFallback(harness.BangerTestCase):
 
     def test_v2_root_falls_back_to_name_systemd(self):
         vm = self.vm(cgroup="", v1_cgroup=self.v1_service)  # "" = the v2 root cgroup
-        self.assertEqual(harness.proc_cgroup_line(vm.pid, "0"), "/")
+        self.assertEqual(procfs.proc_cgroup(vm.pid, "0"), "/")
         r = self.run_bs("--pid", vm.pid, "--json")
         self.assertExit(r, OK)
         obj = self.one_json(r)

@@ -13,6 +13,7 @@ import subprocess
 import textwrap
 import time
 
+from banger_test import procfs
 from banger_test.codes import NOT_AUTHORIZED, NOT_MANAGED, OK, STILL_RUNNING, USAGE
 import harness
 
@@ -39,13 +40,6 @@ def seconds_args(option, value):
     if value and not value.startswith("-"):
         forms.append([option, value])
     return forms
-
-
-def start_time_of(pid):
-    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
-        stat = f.read()
-    # Field 22; fields after the ")" of comm start at field 3.
-    return int(stat[stat.rindex(")") + 2:].split()[19])
 
 
 class OperationsTestCase(harness.BangerTestCase):
@@ -332,9 +326,9 @@ class List(OperationsTestCase):
                 self.assertNotIsInstance(o["pid"], bool)
                 self.assertIsInstance(o["start_time"], int)
                 self.assertNotIsInstance(o["start_time"], bool)
-                self.assertEqual(o["start_time"], start_time_of(vm.pid))
+                self.assertEqual(o["start_time"], procfs.start_time(vm.pid))
                 self.assertEqual(o["exe"], standin)
-                self.assertEqual(o["cgroup"], harness.proc_cgroup_line(vm.pid, "0"))
+                self.assertEqual(o["cgroup"], procfs.proc_cgroup(vm.pid, "0"))
                 if vm.pid in self.socks:
                     self.assertEqual(o["match"], "api-sock")
                     self.assertEqual(o["api_sock"], self.socks[vm.pid])
@@ -349,7 +343,7 @@ class List(OperationsTestCase):
         for label, proc in list(self.accepted.values()) + list(self.decoys.values()):
             with self.subTest(process=label):
                 self.assertAlive(proc, "--list signalled it")
-                self.assertNotIn(harness.proc_state(proc.pid), ("T", "t", "Z"))
+                self.assertNotIn(procfs.proc_state(proc.pid), ("T", "t", "Z"))
 
     def test_table_lists_the_same_pids(self):
         r = self.run_bs("--list")

@@ -3,6 +3,7 @@
 
 import signal
 
+from banger_test import procfs
 from banger_test.codes import NO_PROCESS, USAGE
 import harness
 
@@ -80,7 +81,7 @@ def free_pids(count, exclude):
     """count distinct pids (high, below pid_max) that name no process now."""
     out, candidate = [], pid_max() - 1
     while len(out) < count and candidate > 300:
-        if candidate not in exclude and not harness.pid_exists(candidate):
+        if candidate not in exclude and not procfs.pid_exists(candidate):
             out.append(candidate)
         candidate -= 1
     if len(out) < count:

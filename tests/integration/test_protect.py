@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+from banger_test import procfs
 from banger_test.codes import NO_PROCESS, PROTECTED
 import harness
 
@@ -49,7 +50,7 @@ class Protected(harness.BangerTestCase):
 
     def test_pid_1(self):
         self._protected(1)
-        self.assertTrue(harness.pid_exists(1))
+        self.assertTrue(procfs.pid_exists(1))
 
     def test_kthreadd(self):
         with open("/proc/2/comm") as f:
@@ -62,7 +63,7 @@ class Protected(harness.BangerTestCase):
         if pid is None:
             self.skipTest("no kernel thread visible besides kthreadd")
         self._protected(pid)
-        self.assertTrue(harness.pid_exists(pid))
+        self.assertTrue(procfs.pid_exists(pid))
 
     def test_caller_python(self):
         # banger-signal's parent is this test process (not in any banger
@@ -97,7 +98,7 @@ class Gone(harness.BangerTestCase):
         pid = vm.pid
         vm.kill()
         vm.wait()
-        self.assertFalse(harness.pid_exists(pid))
+        self.assertFalse(procfs.pid_exists(pid))
         r = self.run_bs("--pid", pid, "--json")
         self.assertExit(r, NO_PROCESS)
         obj = self.one_json(r)
@@ -111,9 +112,9 @@ class Gone(harness.BangerTestCase):
         vm = self.vm()
         os.kill(vm.pid, signal.SIGKILL)  # our own child, not yet reaped
         deadline = time.monotonic() + 5
-        while harness.proc_state(vm.pid) != "Z" and time.monotonic() < deadline:
+        while procfs.proc_state(vm.pid) != "Z" and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.assertEqual(harness.proc_state(vm.pid), "Z")
+        self.assertEqual(procfs.proc_state(vm.pid), "Z")
         r = self.run_bs("--pid", vm.pid, "--json")
         self.assertExit(r, NO_PROCESS)
         obj = self.one_json(r)

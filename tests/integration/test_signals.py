@@ -3,6 +3,7 @@
 
 import signal
 
+from banger_test import procfs
 from banger_test.codes import OK, SIGNAL_REFUSED
 import harness
 
@@ -63,7 +64,7 @@ class Refused(harness.BangerTestCase):
         r = self.run_bs("--pid", vm.pid, "--signal", "SIGSTOP")
         self.assertExit(r, SIGNAL_REFUSED)
         self.assertAlive(vm)
-        self.assertNotIn(harness.proc_state(vm.pid), ("T", "t"))
+        self.assertNotIn(procfs.proc_state(vm.pid), ("T", "t"))
 
 
 class Accepted(harness.BangerTestCase):
