@@ -20,10 +20,8 @@ import sys
 import time
 import unittest
 
-sys.dont_write_bytecode = True   # keep the source tree clean
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sandbox  # noqa: E402
-from banger_test.codes import OK  # noqa: E402
+from banger_test import procfs, sandbox
+from banger_test.codes import OK
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
@@ -46,7 +44,7 @@ class Flock:
             raise sandbox.SandboxError(f'{len(self.pids)} sleepers started, not {count}')
 
     def alive(self) -> list[int]:
-        return [p for p in self.pids if os.path.exists(f'/proc/{p}') and not _zombie(p)]
+        return [p for p in self.pids if not procfs.gone_or_zombie(p)]
 
     def gone_within(self, timeout: float) -> list[int]:
         """The pids still alive after `timeout` seconds (the shell reaps the others)."""
@@ -56,14 +54,6 @@ class Flock:
             time.sleep(0.1)
             left = self.alive()
         return left
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f'/proc/{pid}/stat', encoding='ascii', errors='replace') as f:
-            return f.read().rpartition(')')[2].split()[0] in ('Z', 'X')
-    except FileNotFoundError:
-        return True
 
 
 class LargeBatches(unittest.TestCase):

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end: `banger-signal --doctor` on a good and on broken installs, and the audit
-trail of --kill-after, in the private world of sandbox.py.
+trail of --kill-after, in the private world of banger_test.sandbox (tests/lib).
 
 --doctor is meant for an administrator who runs it unprivileged when something does not
 work, so it runs here as the test users: bsmember (in the privileged group) and bsother (not).
@@ -24,10 +24,8 @@ import sys
 import time
 import unittest
 
-sys.dont_write_bytecode = True   # keep the source tree clean
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sandbox  # noqa: E402
-from banger_test.codes import CONFIG_ERROR, USAGE  # noqa: E402
+from banger_test import sandbox
+from banger_test.codes import CONFIG_ERROR, USAGE
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 

@@ -2,7 +2,7 @@
 """End-to-end: the installed banger-signal under the real pkexec, polkitd and system bus.
 
 Run by `meson test` (suite e2e) as root; exits 77 (skipped) when not root or when mount
-namespaces are unavailable. Everything happens in the private world of sandbox.py:
+namespaces are unavailable. Everything happens in the private world of banger_test.sandbox:
 bsmember is in the privileged group, bsother is not, stand-in Firecracker VMs run in a real
 cgroup that /etc/banger/install.toml (inside the sandbox) names as bangerd's service cgroup.
 
@@ -18,10 +18,8 @@ import subprocess
 import sys
 import unittest
 
-sys.dont_write_bytecode = True   # keep the source tree clean
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sandbox  # noqa: E402
-from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PKEXEC_NOT_AUTHORIZED,  # noqa: E402
+from banger_test import sandbox
+from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PKEXEC_NOT_AUTHORIZED,
                                PROTECTED, SIGNAL_REFUSED)
 
 SB: sandbox.Sandbox  # set in main() before the tests run

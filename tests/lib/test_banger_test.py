@@ -159,6 +159,19 @@ class Spawn(unittest.TestCase):
             spawn(['/nonexistent/x'], env=ENV, threads=True)
 
 
+class Syslog(unittest.TestCase):
+
+    def test_parse(self):
+        from banger_test.sandbox.syslog import parse_syslog
+        r = parse_syslog(b'<84>Dec  1 08:00:00 banger-signal[42]: pid=7 outcome=delivered\n')
+        self.assertEqual((r.facility, r.severity, r.ident, r.pid, r.message),
+                         (10, 4, 'banger-signal', 42, 'pid=7 outcome=delivered'))
+        r = parse_syslog(b'<86>pkexec: bsother: not authorized\0')
+        self.assertEqual((r.ident, r.pid, r.message), ('pkexec', None, 'bsother: not authorized'))
+        r = parse_syslog(b'no priority')
+        self.assertEqual((r.facility, r.message), (None, 'no priority'))
+
+
 class Codes(unittest.TestCase):
 
     def test_every_code_named(self):

@@ -48,8 +48,8 @@ def proc_state(pid: int) -> str | None:
 
 
 def gone_or_zombie(pid: int) -> bool:
-    """The process has exited: reaped already, or a zombie waiting for its parent."""
-    return proc_state(pid) in (None, 'Z')
+    """The process has exited: reaped already, a zombie waiting for its parent, or dead."""
+    return proc_state(pid) in (None, 'Z', 'X')
 
 
 def start_time(pid: int) -> int:

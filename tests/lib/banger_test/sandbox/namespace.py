@@ -1,0 +1,133 @@
+"""The outer process: can the sandbox run here, re-exec inside a private mount
+namespace, and clean the host afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+from .. import cgroups
+from .base import ENV_CGROUP_NAME, ENV_INSIDE, ENV_WORKSPACE, PKEXEC, POLKITD, say
+
+
+def preflight() -> str | None:
+    """Why the sandbox cannot run here (the caller should skip), or None."""
+    if os.geteuid() != 0:
+        return 'needs root'
+    try:
+        with open('/proc/self/uid_map', encoding='ascii') as f:
+            if f.read().split() != ['0', '0', '4294967295']:
+                return 'needs real root: running in a user namespace (setuid pkexec cannot work)'
+    except OSError:
+        pass
+    if shutil.which('unshare') is None:
+        return 'unshare(1) not installed'
+    probe = subprocess.run(['unshare', '--mount', '--propagation', 'private', 'true'],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           check=False)
+    if probe.returncode != 0:
+        return f'cannot create a mount namespace: {probe.stderr.strip()}'
+    return None
+
+
+def missing_tools() -> list[str]:
+    """Programs the sandbox needs; not a reason to skip: CI must have them."""
+    need = [PKEXEC, POLKITD, 'dbus-daemon', 'dbus-send', 'setpriv', 'pkcheck', 'pkaction',
+            'meson']
+    return [p for p in need if (shutil.which(p) if '/' not in p else
+                                (p if os.access(p, os.X_OK) else None)) is None]
+
+
+def _mnt_ns(pid: int | str) -> str | None:
+    try:
+        return os.readlink(f'/proc/{pid}/ns/mnt')
+    except OSError:
+        return None
+
+
+def _pids_in_mnt_ns(ns: str) -> list[int]:
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit() and int(entry) != os.getpid() and _mnt_ns(entry) == ns:
+            found.append(int(entry))
+    return found
+
+
+def enter_private_namespace() -> None:
+    """Re-execute the running script in a private mount namespace; return only there.
+
+    The outer process waits, then removes what the namespace could not: leftover processes
+    of the namespace (dbus-daemon forks into its own session), the cgroup tree, the workspace
+    mount point and, if it created one, the /dev/log placeholder. It exits with the child's
+    status. The inner process finds its parameters in the environment.
+    """
+    if os.environ.get(ENV_INSIDE) == '1':
+        return
+    workspace = tempfile.mkdtemp(prefix='banger-e2e-', dir='/tmp')
+    os.chmod(workspace, 0o755)
+    cgroup_name = f'banger-e2e-{os.getpid()}'
+    placeholder = None
+    if not os.path.lexists('/dev/log'):
+        # Nothing to bind-mount our socket over: create an empty file, removed below.
+        os.close(os.open('/dev/log', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        placeholder = '/dev/log'
+    env = dict(os.environ)
+    env.update({ENV_INSIDE: '1', ENV_WORKSPACE: workspace, ENV_CGROUP_NAME: cgroup_name})
+    cmd = ['unshare', '--mount', '--propagation', 'private', '--',
+           sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]]
+    own_ns = _mnt_ns('self')
+    child_ns = None
+    child: subprocess.Popen | None = None
+
+    def forward(signum, _frame):
+        # meson signals the whole process group, an interactive user maybe only us: make
+        # sure the inner process hears it; it tears the sandbox down (and ignores repeats).
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        child = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + 5
+        while child.poll() is None and time.monotonic() < deadline:
+            ns = _mnt_ns(child.pid)
+            if ns is not None and ns != own_ns:
+                child_ns = ns
+                break
+            time.sleep(0.01)
+        rc = child.wait()
+    finally:
+        if child_ns is not None:
+            for pid in _pids_in_mnt_ns(child_ns):
+                say(f'killing leftover process {pid} of the sandbox')
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _remove_cgroups(cgroup_name)
+        if placeholder is not None:
+            try:
+                st = os.lstat(placeholder)
+                if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                    os.unlink(placeholder)
+            except OSError as e:
+                say(f'could not remove the {placeholder} placeholder: {e}')
+        shutil.rmtree(workspace, ignore_errors=True)
+        for s, h in old.items():
+            signal.signal(s, h)
+    sys.exit(rc if rc >= 0 else 128 - rc)
+
+
+def _remove_cgroups(cgroup_name: str) -> None:
+    mount = cgroups.cgroup2_mount()
+    if mount is None:
+        say('cgroup cleanup: no cgroup2 mount in /proc/self/mountinfo')
+        return
+    for problem in cgroups.remove_tree(os.path.join(mount.point, cgroup_name)):
+        say(f'could not remove cgroup {problem}')
