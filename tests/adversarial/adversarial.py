@@ -19,7 +19,6 @@ Environment (set by tests/adversarial/meson.build), besides harness.py's:
 import os
 import select
 import signal
-import subprocess
 import sys
 import time
 
@@ -28,6 +27,10 @@ import harness  # tests/integration (PYTHONPATH); re-exported for the test files
 
 SKIP_EXIT = harness.SKIP_EXIT
 PAUSE_TIMEOUT = 10.0
+
+# MAX_ARG_STRLEN: the kernel refuses any single argument longer than 32 pages
+# (131072 bytes with its NUL) with E2BIG, so 1 MiB can only arrive in pieces.
+MAX_ARG = 32 * 4096 - 1
 
 # CAP_DAC_READ_SEARCH (2), CAP_KILL (5), CAP_SYS_PTRACE (19).
 EXPECTED_CAPS = (1 << 2) | (1 << 5) | (1 << 19)
@@ -104,12 +107,20 @@ def fd_table(pid):
     return table
 
 
-def testhooks_or_skip():
-    """banger-signal-testhooks, or exit 77 when the build has no test hooks."""
+NO_TESTHOOKS = "no banger-signal-testhooks (configure with -Dtest_hooks=true)"
+
+
+def testhooks_path():
+    """banger-signal-testhooks, or None when the build has no test hooks."""
     path = os.environ.get("BANGER_TESTHOOKS")
-    if not path or not os.access(path, os.X_OK):
-        print("SKIP: no banger-signal-testhooks (configure with -Dtest_hooks=true)",
-              file=sys.stderr)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def testhooks_or_skip():
+    """banger-signal-testhooks, or exit 77 (the whole file) without test hooks."""
+    path = testhooks_path()
+    if path is None:
+        print(f"SKIP: {NO_TESTHOOKS}", file=sys.stderr)
         sys.exit(SKIP_EXIT)
     return path
 
@@ -188,55 +199,47 @@ class AdversarialTestCase(harness.BangerTestCase):
             time.sleep(0.01)
         self.assertEqual(pending_signals(p.pid), {sig}, f"pid {p.pid} {why}")
 
-    def bs_env(self, extra=None):
-        env = {"PATH": harness.CLEAN_PATH, "LANG": "C"}
-        for keep in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if keep in os.environ:
-                env[keep] = os.environ[keep]
-        env.update(extra or {})
-        return env
-
     def start_paused(self, binary, point, *args, config="default", **popen):
         """Start `binary [--config C] ARGS` and wait until it pauses at `point`.
 
         Returns (Popen, Pause); the process is killed at cleanup if still there.
         """
-        if config == "default":
-            config = self.s.config
         pause = Pause(self.s.fresh_dir("pause-"), point)
         self.addCleanup(pause.close)
-        argv = [binary] + (["--config", config] if config else []) + [str(a) for a in args]
-        popen.setdefault("stdin", subprocess.DEVNULL)
-        popen.setdefault("stdout", subprocess.PIPE)
-        popen.setdefault("stderr", subprocess.PIPE)
-        p = subprocess.Popen(argv, env=self.bs_env(pause.env), **popen)
-        p.argv = argv
-
-        def stop():
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
-        self.addCleanup(stop)
+        p = self.start_bs(*args, config=config, binary=binary, env=pause.env, **popen)
         pause.wait(p)
         return p, pause
 
     def finish(self, p, pause):
         """Resume a paused run; return an object like run_bs's result."""
         pause.resume()
-        out, err = p.communicate(timeout=harness.RUN_TIMEOUT)
-        r = subprocess.CompletedProcess(p.argv, p.returncode, out, err)
-        r.out = out.decode("utf-8", errors="replace") if out is not None else ""
-        r.err = err.decode("utf-8", errors="replace") if err is not None else ""
-        r.argv = p.argv
-        self.assertIn(r.returncode, codes.CONTRACT_CODES,
-                      f"exit code outside the contract: {self.describe(r)}")
-        return r
+        return self.finish_bs(p)
 
     def reap_killed(self, p):
         """SIGKILL a child of ours and reap it: its pid is free afterwards."""
         p.kill()
         p.wait(timeout=10)
         self.assertFalse(procfs.pid_exists(p.pid))
+
+
+class Victimized(AdversarialTestCase):
+    """One accepted, signal-blocking victim per test."""
+
+    def setUp(self):
+        super().setUp()
+        self.target = self.victim(cgroup=self.s.service)
+        self.exec_argv = os.environ.get("EXEC_ARGV")
+
+    def tearDown(self):
+        # Every test ends with the victim untouched unless it says otherwise.
+        if getattr(self, "expect_untouched", True):
+            self.assertUntouched(self.target, f"after {self.id()}")
+
+    def usage(self, *args, **kw):
+        r = self.run_bs(*args, **kw)
+        self.assertExit(r, codes.USAGE)
+        self.assertEqual(r.out, "", f"usage errors print nothing on stdout: {self.describe(r)}")
+        return r
 
 
 def main():

@@ -19,17 +19,16 @@ import os
 import re
 import signal
 import stat
-import subprocess
 import sys
-import time
 import unittest
 
 from banger_test import sandbox
 from banger_test.codes import CONFIG_ERROR, USAGE
+from install_edits import (ACTION_RUN, Saved, policy_path, private_copy, rules_path,
+                           wait_polkit_restored)
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
-ACTION_RUN = 'org.banger.signal.run'
 
 # What --doctor checks, by the name it prints before the colon.
 CHECKS = ('binary', 'pkexec', 'polkit policy', 'polkit rules', 'group', 'authorization',
@@ -84,96 +83,11 @@ class DoctorTestCase(unittest.TestCase):
         self.assertLevels(r, lines, 'OK', still_ok)
 
 
-# --------------------------------------------------------------------------------------------
-# Touching the sandbox's install, and only it
-
-
-def private_copy(path: str) -> str:
-    """Refuse to touch anything that is not a file on the sandbox's own tmpfs."""
-    parent = os.path.dirname(path)
-    if not any(parent == r or parent.startswith(r.rstrip('/') + '/') for r in SB.overlaid):
-        raise AssertionError(f'{path} is not under a private directory of the sandbox')
-    if os.lstat(path).st_dev != os.stat(SB.workspace).st_dev:
-        raise AssertionError(f'{path} is not a private copy (not on the sandbox tmpfs)')
-    return path
-
-
-class Saved:
-    """A file's bytes, mode and owner, to put back exactly."""
-
-    def __init__(self, path: str):
-        self.path = private_copy(path)
-        st = os.lstat(path)
-        self.mode, self.uid, self.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
-        with open(path, 'rb') as f:
-            self.data = f.read()
-
-    def restore(self) -> None:
-        tmp = f'{self.path}.e2e-restore'
-        with open(tmp, 'wb') as f:
-            f.write(self.data)
-        os.chown(tmp, self.uid, self.gid)
-        os.chmod(tmp, self.mode)
-        os.rename(tmp, self.path)
-
-    def unchanged(self) -> bool:
-        st = os.lstat(self.path)
-        with open(self.path, 'rb') as f:
-            data = f.read()
-        return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, data) == \
-            (self.mode, self.uid, self.gid, self.data)
-
-
-_INSTALLED: dict[str, str] = {}
-
-
-def installed(name: str) -> str:
-    """Where meson installs the file called `name` (the paths the binary was built with)."""
-    if not _INSTALLED:
-        out = subprocess.run(['meson', 'introspect', '--installed', SB.builddir],
-                             capture_output=True, text=True, check=True).stdout
-        _INSTALLED.update({os.path.basename(d): d for d in json.loads(out).values()})
-    return _INSTALLED[name]
-
-
-def policy_path() -> str:
-    return installed('org.banger.signal.policy')
-
-
-def rules_path() -> str:
-    return installed('49-banger-signal.rules')
-
-
-def installed_exec_path() -> str | None:
-    r = subprocess.run(['pkaction', '--verbose', '--action-id', ACTION_RUN],
-                       capture_output=True, text=True, check=False)
-    m = re.search(r'org\.freedesktop\.policykit\.exec\.path -> (\S+)', r.stdout)
-    return m[1] if r.returncode == 0 and m else None
-
-
-def wait_polkit_restored(timeout: float = 15) -> None:
-    """polkitd has reloaded the restored policy and rules (it watches the directories)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if (installed_exec_path() == SB.installed_binary
-                    and SB.authorized(SB.member, ACTION_RUN)):
-                return
-        except sandbox.SandboxError:
-            pass
-        if time.monotonic() > deadline:
-            raise sandbox.SandboxError('polkitd did not come back to the installed policy')
-        time.sleep(0.1)
-
-
-# --------------------------------------------------------------------------------------------
-
-
 class GoodInstall(DoctorTestCase):
 
     def test_member_everything_ok(self):
         # Preconditions: the sandbox is the good install it claims to be.
-        for path in (SB.installed_binary, policy_path(), rules_path(), SB.config_path):
+        for path in (SB.installed_binary, policy_path(SB), rules_path(SB), SB.config_path):
             self.assertTrue(os.path.isfile(path), f'{path} not installed in the sandbox')
         self.assertTrue(SB.authorized(SB.member, ACTION_RUN))
         r, lines = self.doctor(SB.member)
@@ -213,12 +127,12 @@ class BrokenInstall(DoctorTestCase):
     """One thing wrong at a time; each test puts the install back as it found it."""
 
     def save(self, path: str, polkit: bool = False) -> Saved:
-        saved = Saved(path)
+        saved = Saved(SB, path)
 
         def put_back():
             saved.restore()
             if polkit:
-                wait_polkit_restored()
+                wait_polkit_restored(SB)
             self.assertTrue(saved.unchanged(), f'{path} not restored')
         self.addCleanup(put_back)
         return saved
@@ -227,20 +141,20 @@ class BrokenInstall(DoctorTestCase):
 
     def test_config_group_writable(self):
         self.save(SB.config_path)
-        os.chmod(private_copy(SB.config_path), 0o664)
+        os.chmod(private_copy(SB, SB.config_path), 0o664)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
         self.assertIn('chmod', lines['config'].fix)
 
     def test_config_world_writable(self):
         self.save(SB.config_path)
-        os.chmod(private_copy(SB.config_path), 0o646)
+        os.chmod(private_copy(SB, SB.config_path), 0o646)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
 
     def test_config_owned_by_non_root(self):
         self.save(SB.config_path)
-        os.chown(private_copy(SB.config_path), SB.other.uid, 0)
+        os.chown(private_copy(SB, SB.config_path), SB.other.uid, 0)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
         self.assertIn('chown root', lines['config'].fix)
@@ -248,7 +162,7 @@ class BrokenInstall(DoctorTestCase):
     def test_config_group_owned_by_other_but_not_writable_is_fine(self):
         # The control for the two above: the owner and the write bits matter, not the group.
         self.save(SB.config_path)
-        os.chown(private_copy(SB.config_path), 0, SB.other.gid)
+        os.chown(private_copy(SB, SB.config_path), 0, SB.other.gid)
         r, lines = self.doctor(SB.member)
         self.assertLevels(r, lines, 'OK', ['config'])
 
@@ -257,7 +171,7 @@ class BrokenInstall(DoctorTestCase):
         text = saved.data.decode().replace(f'runtime_dir = "{SB.runtime_dir}"',
                                            'runtime_dir = "run/banger"')
         self.assertNotEqual(text, saved.data.decode())
-        SB.write_file(private_copy(SB.config_path), text)
+        SB.write_file(private_copy(SB, SB.config_path), text)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'config', ['binary', 'polkit policy', 'group', 'authorization'])
         self.assertIn('runtime_dir', lines['config'].detail)
@@ -265,29 +179,29 @@ class BrokenInstall(DoctorTestCase):
     # -- polkit --------------------------------------------------------------------------
 
     def test_policy_missing(self):
-        path = policy_path()
+        path = policy_path(SB)
         self.save(path, polkit=True)
-        os.unlink(private_copy(path))
+        os.unlink(private_copy(SB, path))
         r, lines = self.doctor(SB.member)
         # authorization may fail too once polkitd has noticed (the action is gone).
         self.assertBroken(r, lines, 'polkit policy', ['binary', 'group', 'config'])
         self.assertIn(path, lines['polkit policy'].detail)
 
     def test_policy_exec_path_elsewhere(self):
-        path = policy_path()
+        path = policy_path(SB)
         saved = self.save(path, polkit=True)
         xml = saved.data.decode()
         moved = xml.replace(f'>{SB.installed_binary}<', '>/opt/elsewhere/banger-signal<')
         self.assertNotEqual(moved, xml, 'exec.path annotation not found in the policy')
-        SB.write_file(private_copy(path), moved)
+        SB.write_file(private_copy(SB, path), moved)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'polkit policy', ['binary', 'group', 'config'])
         self.assertIn('/opt/elsewhere/banger-signal', lines['polkit policy'].detail)
 
     def test_rules_missing(self):
-        path = rules_path()
+        path = rules_path(SB)
         self.save(path, polkit=True)
-        os.unlink(private_copy(path))
+        os.unlink(private_copy(SB, path))
         r, lines = self.doctor(SB.member)
         # Without the group rule bsmember is not authorized either, once polkitd noticed.
         self.assertBroken(r, lines, 'polkit rules', ['binary', 'polkit policy', 'group', 'config'])
@@ -296,13 +210,13 @@ class BrokenInstall(DoctorTestCase):
 
     def test_binary_group_writable(self):
         saved = self.save(SB.installed_binary)
-        os.chmod(private_copy(SB.installed_binary), saved.mode | 0o020)
+        os.chmod(private_copy(SB, SB.installed_binary), saved.mode | 0o020)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'binary', ['polkit policy', 'group', 'config'])
 
     def test_binary_setuid(self):
         saved = self.save(SB.installed_binary)
-        os.chmod(private_copy(SB.installed_binary), saved.mode | stat.S_ISUID)
+        os.chmod(private_copy(SB, SB.installed_binary), saved.mode | stat.S_ISUID)
         r, lines = self.doctor(SB.member)
         self.assertBroken(r, lines, 'binary', ['polkit policy', 'group', 'config'])
         self.assertIn('setuid', lines['binary'].detail)
@@ -312,7 +226,7 @@ class BrokenInstall(DoctorTestCase):
         kept = [ln for ln in saved.data.decode().splitlines()
                 if ln.split(':')[0] != SB.privileged_group]
         self.assertEqual(len(kept), len(saved.data.decode().splitlines()) - 1)
-        SB.write_file(private_copy('/etc/group'), '\n'.join(kept) + '\n')
+        SB.write_file(private_copy(SB, '/etc/group'), '\n'.join(kept) + '\n')
         r, lines = self.doctor(SB.member)
         # The group rule cannot match either: authorization may fail as well.
         self.assertBroken(r, lines, 'group', ['binary', 'polkit policy', 'config'])

@@ -1,9 +1,9 @@
-"""Shared fixtures for the banger-signal integration tests.
+"""The test case of the banger-signal integration tests: spawning targets, running
+the binary, liveness assertions.
 
 The tests run the real binary, as root, against real processes placed in real
-cgroups. Everything they create lives under a per-run cgroup
-``<cgroup2 mount>/banger-test-<pid>/`` and a per-run directory
-``/tmp/banger-it-XXXX/``; both are removed at exit, also after failures.
+cgroups. Everything they create lives in the per-run world of session.py (a
+cgroup tree and a directory, removed at exit, also after failures).
 
 Environment (set by tests/integration/meson.build):
   BANGER_SIGNAL  the banger-signal binary under test
@@ -17,18 +17,16 @@ The exit codes of the contract (banger-signal(8), EXIT STATUS) are named in
 banger_test.codes (tests/lib), checked against --help.
 """
 
-import atexit
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import unittest
 
-from banger_test import cgroups, codes, procfs
+from banger_test import codes, procfs
 from banger_test.spawn import READY_TIMEOUT, spawn
+from session import close_session, find_cgroup_mounts, session
 
 SKIP_EXIT = codes.SKIP
 
@@ -38,15 +36,9 @@ RUN_TIMEOUT = 30.0
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-
-def find_cgroup_mounts():
-    """Return (cgroup2 mountpoint or None, v1 name=systemd mountpoint or None).
-
-    Only mounts whose root is "/" are used: otherwise the paths we create would
-    not be the paths the kernel reports in /proc/<pid>/cgroup.
-    """
-    v2, v1 = cgroups.cgroup2_mount(), cgroups.v1_systemd_mount()
-    return (v2.point if v2 and v2.root == "/" else None), (v1.point if v1 else None)
+# The unprivileged caller of the tests, and the wrapper that makes a command run as it.
+NOBODY = 65534
+NOBODY_PREFIX = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
 
 def environment_problem():
@@ -78,117 +70,8 @@ def main():
 
 
 def _on_sigterm(signum, _frame):
-    if _SESSION is not None:
-        _SESSION.close()
+    close_session()
     os._exit(128 + signum)
-
-
-class Session:
-    """Per-run cgroups, directories and config; torn down once, at exit."""
-
-    def __init__(self):
-        self.v2_mount, self.v1_systemd_mount = find_cgroup_mounts()
-        self.name = f"banger-test-{os.getpid()}"
-        self.root = f"/{self.name}"
-        self.tmp = tempfile.mkdtemp(prefix="banger-it-")
-        self.run_dir = os.path.join(self.tmp, "run")
-        self.runtime_dir = os.path.join(self.run_dir, "banger")
-        os.makedirs(self.runtime_dir)
-        self.config_dir = os.path.join(self.tmp, "etc")
-        os.makedirs(self.config_dir)
-        self._v1_used = False
-        self._counter = 0
-        self.procs = []
-        atexit.register(self.close)
-
-        # The cgroup tree of the brief. Paths are as /proc/<pid>/cgroup shows them.
-        self.service = self.cgroup("system.slice/bangerd-root.service")
-        self.nested = self.cgroup("system.slice/bangerd-root.service/vm1")
-        self.nested_deep = self.cgroup("system.slice/bangerd-root.service/vm1/inner")
-        self.prefix_extended = self.cgroup("system.slice/bangerd-root.service-x")
-        self.spoofed = self.cgroup(
-            "user.slice/user-1000.slice/user@1000.service/app.slice/bangerd-root.service")
-        self.parent_slice = self.root + "/system.slice"
-        self.foreign = self.cgroup("other.slice/foreign.scope")
-        self.config = self.write_config(runtime_dir=self.runtime_dir,
-                                        service_cgroup=self.service)
-
-    # -- cgroups ---------------------------------------------------------
-    def cgroup(self, rel, v1=False):
-        """Create <mount>/banger-test-<pid>/<rel> (and parents); return its path."""
-        mount = self.v1_systemd_mount if v1 else self.v2_mount
-        self._v1_used |= v1
-        path = f"/{self.name}/{rel}"
-        os.makedirs(mount + path, exist_ok=True)
-        return path
-
-    def v2_procs_file(self, cgroup):
-        return f"{self.v2_mount}{cgroup}/cgroup.procs"
-
-    def v1_procs_file(self, cgroup):
-        return f"{self.v1_systemd_mount}{cgroup}/cgroup.procs"
-
-    # -- files -----------------------------------------------------------
-    def fresh_dir(self, prefix):
-        self._counter += 1
-        path = os.path.join(self.tmp, f"{prefix}{self._counter}")
-        os.makedirs(path)
-        return path
-
-    def write_config(self, text=None, *, runtime_dir=None, service_cgroup=None,
-                     mode=0o644, uid=0, gid=0):
-        """Write a config file (root-owned 0644 unless told otherwise)."""
-        if text is None:
-            text = ""
-            if runtime_dir is not None:
-                text += f"runtime_dir = {json.dumps(runtime_dir)}\n"
-            if service_cgroup is not None:
-                text += f"service_cgroup = {json.dumps(service_cgroup)}\n"
-        self._counter += 1
-        path = os.path.join(self.config_dir, f"install-{self._counter}.toml")
-        data = text.encode() if isinstance(text, str) else text
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, data)
-            os.fchown(fd, uid, gid)
-            os.fchmod(fd, mode)  # explicit: independent of the umask
-        finally:
-            os.close(fd)
-        return path
-
-    # -- teardown --------------------------------------------------------
-    def kill_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    p.kill()
-                except ProcessLookupError:
-                    pass
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs.clear()
-
-    def close(self):
-        self.kill_all()
-        # Anything of ours still in the trees is killed (only our processes can be there).
-        for mount, used in ((self.v2_mount, True), (self.v1_systemd_mount, self._v1_used)):
-            if mount and used:
-                for problem in cgroups.remove_tree(mount + self.root):
-                    print(f"warning: could not remove cgroup {problem}", file=sys.stderr)
-        self._v1_used = False
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-_SESSION = None
-
-
-def session():
-    global _SESSION
-    if _SESSION is None:
-        _SESSION = Session()
-    return _SESSION
 
 
 class BangerTestCase(unittest.TestCase):
@@ -254,7 +137,31 @@ class BangerTestCase(unittest.TestCase):
         os.makedirs(d)
         return os.path.join(d, "api.sock")
 
+    def skip_unless_nobody_can_execute(self):
+        """The unprivileged caller must be able to reach the binary at all."""
+        if subprocess.run([*NOBODY_PREFIX, "test", "-x", self.bin]).returncode != 0:
+            self.skipTest(f"uid {NOBODY} cannot execute {self.bin}")
+
     # -- the binary --------------------------------------------------------
+    def bs_argv(self, *args, config="default", prefix=(), binary=None):
+        """[PREFIX...] banger-signal [--config C] ARGS (config None: no --config)."""
+        if config == "default":
+            config = self.s.config
+        argv = list(prefix) + [binary or self.bin]
+        if config is not None:
+            argv += ["--config", config]
+        return argv + [str(a) for a in args]
+
+    @staticmethod
+    def bs_env(extra=None):
+        """A clean environment, keeping the sanitizers' options of a sanitizer build."""
+        env = {"PATH": CLEAN_PATH, "LANG": "C"}
+        for keep in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS"):
+            if keep in os.environ:
+                env[keep] = os.environ[keep]
+        env.update(extra or {})
+        return env
+
     def run_bs(self, *args, config="default", env=None, prefix=(), executable=None,
                cgroup=None, check_code=True, timeout=RUN_TIMEOUT):
         """Run banger-signal [--config C] ARGS with a clean environment.
@@ -262,17 +169,7 @@ class BangerTestCase(unittest.TestCase):
         prefix: a wrapper command (setpriv, unshare, ...); cgroup: a v2 cgroup
         the wrapper (or the binary) is moved into before exec.
         """
-        if config == "default":
-            config = self.s.config
-        argv = list(prefix) + [self.bin]
-        if config is not None:
-            argv += ["--config", config]
-        argv += [str(a) for a in args]
-        child_env = {"PATH": CLEAN_PATH, "LANG": "C"}
-        for keep in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS"):
-            if keep in os.environ:
-                child_env[keep] = os.environ[keep]
-        child_env.update(env or {})
+        argv = self.bs_argv(*args, config=config, prefix=prefix)
         preexec = None
         if cgroup is not None:
             procs_file = self.s.v2_procs_file(cgroup)
@@ -280,11 +177,37 @@ class BangerTestCase(unittest.TestCase):
             def preexec():
                 with open(procs_file, "w") as f:
                     f.write(str(os.getpid()))
-        r = subprocess.run(argv, env=child_env, stdin=subprocess.DEVNULL,
+        r = subprocess.run(argv, env=self.bs_env(env), stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout, executable=executable, preexec_fn=preexec)
-        r.out = r.stdout.decode("utf-8", errors="replace")
-        r.err = r.stderr.decode("utf-8", errors="replace")
+        return self._result(r, argv, check_code)
+
+    def start_bs(self, *args, config="default", binary=None, env=None, **popen):
+        """banger-signal [--config C] ARGS in the background, for looking in meanwhile;
+        finish_bs() collects it. Killed at cleanup if still running."""
+        argv = self.bs_argv(*args, config=config, binary=binary)
+        popen.setdefault("stdin", subprocess.DEVNULL)
+        popen.setdefault("stdout", subprocess.PIPE)
+        popen.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(argv, env=self.bs_env(env), **popen)
+        p.argv = argv
+
+        def reap():
+            if p.poll() is None:
+                p.kill()
+            p.communicate(timeout=30)
+        self.addCleanup(reap)
+        return p
+
+    def finish_bs(self, p, check_code=True, timeout=RUN_TIMEOUT):
+        """Wait for a start_bs() run; return an object like run_bs's result."""
+        out, err = p.communicate(timeout=timeout)
+        return self._result(subprocess.CompletedProcess(p.argv, p.returncode, out, err),
+                            p.argv, check_code)
+
+    def _result(self, r, argv, check_code):
+        r.out = r.stdout.decode("utf-8", errors="replace") if r.stdout is not None else ""
+        r.err = r.stderr.decode("utf-8", errors="replace") if r.stderr is not None else ""
         r.argv = argv
         if check_code:
             self.assertIn(r.returncode, codes.CONTRACT_CODES,

@@ -7,8 +7,7 @@ import subprocess
 
 from banger_test.codes import CONFIG_ERROR, NOT_AUTHORIZED, NOT_MANAGED, OK
 import harness
-
-NOBODY = 65534
+from harness import NOBODY, NOBODY_PREFIX
 
 
 class InsecureOrInvalid(harness.BangerTestCase):
@@ -138,13 +137,7 @@ class Authorization(harness.BangerTestCase):
 
     def setUp(self):
         super().setUp()
-        # The unprivileged user must be able to reach the binary at all.
-        check = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                                "--clear-groups", "test", "-x", self.bin])
-        if check.returncode != 0:
-            self.skipTest(f"uid {NOBODY} cannot execute {self.bin}")
-
-    NOBODY_PREFIX = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        self.skip_unless_nobody_can_execute()
 
     def _not_authorized(self, **kw):
         vm = self.vm()
@@ -160,10 +153,10 @@ class Authorization(harness.BangerTestCase):
         self.assertAlive(vm)
 
     def test_non_root_without_config(self):
-        self._not_authorized(prefix=self.NOBODY_PREFIX, config=None)
+        self._not_authorized(prefix=NOBODY_PREFIX, config=None)
 
     def test_non_root_with_config(self):
-        self._not_authorized(prefix=self.NOBODY_PREFIX)
+        self._not_authorized(prefix=NOBODY_PREFIX)
 
     def test_config_with_real_uid_not_root(self):
         # Effective uid 0, real uid nobody: --config is still not honoured.
@@ -175,7 +168,7 @@ class Authorization(harness.BangerTestCase):
                 self._not_authorized(env={"PKEXEC_UID": value})
 
     def test_help_works_for_anyone(self):
-        r = self.run_bs("--help", prefix=self.NOBODY_PREFIX, config=None)
+        r = self.run_bs("--help", prefix=NOBODY_PREFIX, config=None)
         self.assertExit(r, OK)
         self.assertIn("--pid", r.out)
 
