@@ -182,6 +182,20 @@ class AdversarialTestCase(harness.BangerTestCase):
                         f"victim {p.pid} does not block signals: {blocked}")
         return p
 
+    def victim_with_thread(self, cgroup=None):
+        """A victim with a second thread (same mask): (Popen, the thread's id)."""
+        tid_file = os.path.join(self.s.fresh_dir("tid-"), "tid")
+        p = self.victim(cgroup=cgroup, thread_file=tid_file)
+        with open(tid_file) as f:
+            return p, int(f.read())
+
+    def canary(self):
+        """An open file of ours, inherited by a child unless it closes it: (fd, path)."""
+        path = os.path.join(self.s.fresh_dir("canary-"), "canary")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        self.addCleanup(os.close, fd)
+        return fd, path
+
     def assertUntouched(self, p, why=""):
         """Alive, not stopped, and no signal pending: nothing was sent to it."""
         self.assertAlive(p, why)

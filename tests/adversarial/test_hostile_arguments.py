@@ -15,6 +15,7 @@ import subprocess
 import unicodedata
 
 from banger_test.codes import CONFIG_ERROR, CONTRACT_CODES, OK, SIGNAL_REFUSED, USAGE
+import harness
 from harness import RUN_TIMEOUT
 import adversarial
 from adversarial import MAX_ARG
@@ -218,10 +219,7 @@ class MalformedPids(adversarial.Victimized):
         values = malformed_pids(self.target.pid)
         self.assertGreater(len(values), 100)
         for value in values:
-            forms = [[f"--pid={value}"]]
-            if not value.startswith("-"):
-                forms.append(["--pid", value])
-            for form in forms:
+            for form in harness.option_forms("--pid", value):
                 with self.subTest(form=form):
                     r = self.usage(*form, "--json")
                     self.assertNotEqual(r.err, "", "a usage error says what is wrong")

@@ -131,12 +131,6 @@ class ClosedStdio(adversarial.Victimized):
                              preexec_fn=lambda: [os.close(n) for n in closed])
         return p.wait(timeout=RUN_TIMEOUT)
 
-    def canary(self):
-        path = os.path.join(self.s.fresh_dir("canary-"), "canary")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        self.addCleanup(os.close, fd)
-        return fd, path
-
     def test_delivers_with_all_closed(self):
         self.expect_untouched = False
         fd, path = self.canary()

@@ -191,9 +191,7 @@ class NotQuiteProcesses(adversarial.AdversarialTestCase):
 
     def test_zombie_in_service_cgroup(self):
         vm = self.vm()
-        os.kill(vm.pid, signal.SIGKILL)
-        while procfs.proc_state(vm.pid) != "Z":
-            pass  # bounded by the kill: a SIGKILLed child becomes a zombie
+        self.make_zombie(vm)
         r = self.run_bs("--pid", vm.pid, "--json")
         self.assertExit(r, NO_PROCESS)
         obj = self.one_json(r)
@@ -202,10 +200,7 @@ class NotQuiteProcesses(adversarial.AdversarialTestCase):
         self.assertEqual(vm.wait(timeout=5), -signal.SIGKILL)
 
     def test_thread_id_of_an_accepted_process(self):
-        tid_file = os.path.join(self.s.fresh_dir("tid-"), "tid")
-        p = self.victim(cgroup=self.s.service, thread_file=tid_file)
-        with open(tid_file) as f:
-            tid = int(f.read())
+        p, tid = self.victim_with_thread(cgroup=self.s.service)
         self.assertNotEqual(tid, p.pid)
         self.assertTrue(os.path.isdir(f"/proc/{p.pid}/task/{tid}"))
         r = self.run_bs("--pid", tid, "--json")
@@ -219,10 +214,7 @@ class NotQuiteProcesses(adversarial.AdversarialTestCase):
         self.assertReceived(p, signal.SIGTERM)
 
     def test_thread_id_listed_with_its_leader(self):
-        tid_file = os.path.join(self.s.fresh_dir("tid-"), "tid")
-        p = self.victim(cgroup=self.s.service, thread_file=tid_file)
-        with open(tid_file) as f:
-            tid = int(f.read())
+        p, tid = self.victim_with_thread(cgroup=self.s.service)
         # A refused thread id first: the leader after it is still delivered
         # once, and only once.
         r = self.run_bs("--pid", tid, "--pid", p.pid, "--json")
@@ -246,9 +238,7 @@ class ExitsDuringTheChecks(adversarial.AdversarialTestCase):
         if reap:
             self.reap_killed(vm)
         else:
-            os.kill(vm.pid, signal.SIGKILL)
-            while procfs.proc_state(vm.pid) != "Z":
-                pass
+            self.make_zombie(vm)
         r = self.finish(p, pause)
         self.assertExit(r, NO_PROCESS)
         obj = self.one_json(r)

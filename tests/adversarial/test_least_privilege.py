@@ -21,13 +21,6 @@ class WhilePaused(adversarial.AdversarialTestCase):
         super().setUp()
         self.target = self.victim(cgroup=self.s.service)
 
-    def _canary(self):
-        """An open file of ours, inherited by the child unless it closes it."""
-        path = os.path.join(self.s.fresh_dir("canary-"), "inherited-canary")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        self.addCleanup(os.close, fd)
-        return fd, path
-
     def _own_fds_only(self, table, pid, pause):
         # What banger-signal opened itself by the time it pinned its target:
         # /proc, the pidfd, and the target's /proc/<pid> directory; and the
@@ -71,7 +64,7 @@ class WhilePaused(adversarial.AdversarialTestCase):
         self.assertUntouched(self.target, "(--dry-run)")
 
     def test_inherited_fds_are_closed(self):
-        fd, path = self._canary()
+        fd, path = self.canary()
         high = os.dup(fd)
         os.dup2(fd, 200)  # a high number as well: close_range must reach it
         self.addCleanup(os.close, high)
@@ -89,7 +82,7 @@ class WhilePaused(adversarial.AdversarialTestCase):
     def test_closed_stdio_reopened_on_dev_null(self):
         # With 0, 1 and 2 closed by the caller, the first files banger-signal
         # opens would become its stdin/stdout/stderr; they must be /dev/null.
-        fd, path = self._canary()
+        fd, path = self.canary()
         p, pause = self.start_paused(
             TESTHOOKS, "pinned", "--pid", self.target.pid, "--json", "--verbose",
             stdin=None, stdout=None, stderr=None, pass_fds=(fd,),

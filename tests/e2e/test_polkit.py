@@ -63,6 +63,13 @@ class E2ETestCase(unittest.TestCase):
         self.assertTrue(vm.still_alive_after(), f'pid {vm.pid} died (exit status '
                                                 f'{vm.popen.returncode})\n' + result.describe())
 
+    def assertRefused(self, result: sandbox.Result, code: int, target: sandbox.Target,
+                      uid: int) -> None:
+        """Exit `code`, the target alive, and the refusal on record with the caller's uid."""
+        self.assertExit(result, code)
+        self.assertUntouched(result, target)
+        self.assertAudited(result, uid, target.pid)
+
 
 class PolkitSetup(E2ETestCase):
     """The installed policy and rules, asked of polkitd directly (no banger-signal involved)."""
@@ -133,25 +140,19 @@ class Pkexec(E2ETestCase):
     def test_nonmember_self_elevation_not_authorized(self):
         vm = SB.spawn_vm()
         r = SB.signal_direct(SB.other, ['--pid', str(vm.pid)])
-        self.assertExit(r, NOT_AUTHORIZED)
-        self.assertUntouched(r, vm)
-        self.assertAudited(r, SB.other.uid, vm.pid)
+        self.assertRefused(r, NOT_AUTHORIZED, vm, SB.other.uid)
 
     def test_member_foreign_process_refused(self):
         stranger = SB.spawn_vm(cgroup=SB.foreign_cgroup)
         r = SB.pkexec(SB.member, ['--pid', str(stranger.pid)])
-        self.assertExit(r, NOT_MANAGED)
-        self.assertUntouched(r, stranger)
-        self.assertAudited(r, SB.member.uid, stranger.pid)
+        self.assertRefused(r, NOT_MANAGED, stranger, SB.member.uid)
 
     def test_member_impostor_refused(self):
         if not SB.impostor:
             self.skipTest('no impostor binary given (BANGER_E2E_IMPOSTOR)')
         impostor = SB.spawn_impostor()
         r = SB.pkexec(SB.member, ['--pid', str(impostor.pid)])
-        self.assertExit(r, NOT_MANAGED)
-        self.assertUntouched(r, impostor)
-        self.assertAudited(r, SB.member.uid, impostor.pid)
+        self.assertRefused(r, NOT_MANAGED, impostor, SB.member.uid)
 
     def test_member_protected_pid_refused(self):
         r = SB.pkexec(SB.member, ['--pid', '1'])
@@ -161,9 +162,7 @@ class Pkexec(E2ETestCase):
     def test_member_disallowed_signal_refused(self):
         vm = SB.spawn_vm()
         r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'STOP'])
-        self.assertExit(r, SIGNAL_REFUSED)
-        self.assertUntouched(r, vm)
-        self.assertAudited(r, SB.member.uid, vm.pid)
+        self.assertRefused(r, SIGNAL_REFUSED, vm, SB.member.uid)
 
     def test_refused_signal_name_cannot_forge_audit_fields(self):
         # Straight through pkexec (no unprivileged pre-check): the refused name is the
@@ -215,9 +214,7 @@ class AdminRule(E2ETestCase):
     def test_kill_denied_term_allowed(self):
         vm = SB.spawn_vm()
         r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'KILL'])
-        self.assertExit(r, NOT_AUTHORIZED)
-        self.assertUntouched(r, vm)
-        self.assertAudited(r, SB.member.uid, vm.pid)
+        self.assertRefused(r, NOT_AUTHORIZED, vm, SB.member.uid)
         r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'TERM'])
         self.assertDelivered(r, vm)
         self.assertAudited(r, SB.member.uid, vm.pid)
@@ -225,9 +222,7 @@ class AdminRule(E2ETestCase):
     def test_kill_denied_through_self_elevation(self):
         vm = SB.spawn_vm()
         r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--signal', 'SIGKILL'])
-        self.assertExit(r, NOT_AUTHORIZED)
-        self.assertUntouched(r, vm)
-        self.assertAudited(r, SB.member.uid, vm.pid)
+        self.assertRefused(r, NOT_AUTHORIZED, vm, SB.member.uid)
         # ...and the 7 above came from the rule, not from a failed elevation:
         r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--signal', 'SIGTERM'])
         self.assertDelivered(r, vm)

@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 from banger_test import codes, procfs
@@ -39,6 +40,20 @@ CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The unprivileged caller of the tests, and the wrapper that makes a command run as it.
 NOBODY = 65534
 NOBODY_PREFIX = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def option_forms(option, value):
+    """--opt=VALUE always; --opt VALUE too unless VALUE starts with "-" (it would read
+    as an option): the spellings a caller may use for one value."""
+    forms = [[f"{option}={value}"]]
+    if not value.startswith("-"):
+        forms.append([option, value])
+    return forms
+
+
+def pid_args(pids):
+    """--pid P1 --pid P2 ..."""
+    return [a for pid in pids for a in ("--pid", pid)]
 
 
 def environment_problem():
@@ -125,6 +140,21 @@ class BangerTestCase(unittest.TestCase):
         """A stand-in in the service cgroup: the plain, acceptable target."""
         kw.setdefault("cgroup", self.s.service)
         return self.firecracker(**kw)
+
+    def reaped_pid(self):
+        """The pid of a stand-in VM that has exited and been reaped: no such process now."""
+        vm = self.vm()
+        vm.kill()
+        vm.wait()
+        return vm.pid
+
+    def make_zombie(self, p):
+        """SIGKILL our child `p` and leave it unreaped: a zombie until the test waits."""
+        os.kill(p.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while procfs.proc_state(p.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(procfs.proc_state(p.pid), "Z")
 
     def outside_sock(self):
         """A fresh socket path outside the runtime dir (in the test's tmp dir)."""

@@ -19,15 +19,8 @@ OUTCOMES = codes.OUTCOMES - {"usage-error"}
 
 class Batch(harness.BangerTestCase):
 
-    def missing_pid(self):
-        vm = self.vm()
-        pid = vm.pid
-        vm.kill()
-        vm.wait()
-        return pid
-
     def test_good_foreign_missing(self):
-        missing = self.missing_pid()
+        missing = self.reaped_pid()
         good, foreign = self.vm(), self.vm(cgroup=self.s.foreign)
         r = self.run_bs("--pid", good.pid, "--pid", foreign.pid, "--pid", missing, "--json")
         self.assertExit(r, NOT_MANAGED)
@@ -42,7 +35,7 @@ class Batch(harness.BangerTestCase):
         self.assertTrue(lines[1].startswith(f"banger-signal: pid {missing}: "), lines)
 
     def test_missing_then_foreign(self):
-        missing = self.missing_pid()
+        missing = self.reaped_pid()
         foreign = self.vm(cgroup=self.s.foreign)
         r = self.run_bs("--pid", missing, "--pid", foreign.pid)
         self.assertExit(r, NO_PROCESS)
@@ -97,7 +90,7 @@ class DryRunJsonVerbose(harness.BangerTestCase):
         self.assertAlive(foreign)
 
     def test_json_fields_and_types(self):
-        missing = self.missing_pid()
+        missing = self.reaped_pid()
         p = self.runtime_sock()
         good = self.vm()
         fc = self.firecracker("--api-sock", p, cgroup=self.s.foreign)
@@ -149,8 +142,6 @@ class DryRunJsonVerbose(harness.BangerTestCase):
         self.assertIn(str(b.pid), lines[1])
         self.assertDiedOf(a, signal.SIGTERM)
         self.assertDiedOf(b, signal.SIGTERM)
-
-    missing_pid = Batch.missing_pid
 
 
 class CommandLine(harness.BangerTestCase):

@@ -26,11 +26,8 @@ WELL_FORMED_SECONDS = ["3600", "5", "0.5", "1.25", "2.125", "10.0"]
 
 
 def seconds_args(option, value):
-    """--opt=VALUE always; --opt VALUE too when VALUE cannot read as an option."""
-    forms = [[f"{option}={value}"]]
-    if value and not value.startswith("-"):
-        forms.append([option, value])
-    return forms
+    """harness.option_forms, but an empty SECONDS only as --opt= (never as its own word)."""
+    return harness.option_forms(option, value) if value else [[f"{option}="]]
 
 
 class OperationsTestCase(harness.BangerTestCase):
@@ -94,7 +91,7 @@ class KillAfter(OperationsTestCase):
 
     def test_one_deadline_for_several_pids(self):
         vms = [self.vm(env=IGNORE_TERM) for _ in range(3)]
-        r = self.timed_bs(*[a for vm in vms for a in ("--pid", vm.pid)],
+        r = self.timed_bs(*harness.pid_args(vm.pid for vm in vms),
                           "--kill-after", "1", "--json")
         self.assertExit(r, OK)
         for vm in vms:
@@ -185,7 +182,7 @@ class Wait(OperationsTestCase):
 
     def test_one_deadline_for_several_pids(self):
         vms = [self.vm(env=IGNORE_TERM) for _ in range(3)]
-        r = self.timed_bs(*[a for vm in vms for a in ("--pid", vm.pid)], "--wait", "1",
+        r = self.timed_bs(*harness.pid_args(vm.pid for vm in vms), "--wait", "1",
                           "--json")
         self.assertExit(r, STILL_RUNNING)
         for vm in vms:

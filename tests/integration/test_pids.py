@@ -33,10 +33,7 @@ class Malformed(harness.BangerTestCase):
 
     def test_malformed_values(self):
         for value in MALFORMED:
-            forms = [[f"--pid={value}"]]
-            if not value.startswith("-"):
-                forms.append(["--pid", value])
-            for form in forms:
+            for form in harness.option_forms("--pid", value):
                 with self.subTest(form=form):
                     vm = self._usage_and_nothing_signalled(*form)
                     vm.kill()
@@ -54,9 +51,7 @@ class Malformed(harness.BangerTestCase):
     def test_4097_pids(self):
         vm = self.vm()
         others = free_pids(4096, exclude={vm.pid})
-        args = ["--pid", vm.pid]
-        for p in others:
-            args += ["--pid", p]
+        args = harness.pid_args([vm.pid, *others])
         r = self.run_bs(*args)
         self.assertExit(r, USAGE)
         self.assertAlive(vm)
@@ -64,9 +59,7 @@ class Malformed(harness.BangerTestCase):
     def test_4096_pids_is_allowed(self):
         vm = self.vm()
         others = free_pids(4095, exclude={vm.pid})
-        args = ["--pid", vm.pid]
-        for p in others:
-            args += ["--pid", p]
+        args = harness.pid_args([vm.pid, *others])
         r = self.run_bs(*args, "--json", timeout=120)
         # The first failing pid (a nonexistent one) decides the code.
         self.assertExit(r, NO_PROCESS)

@@ -4,7 +4,6 @@
 import os
 import signal
 import subprocess
-import time
 
 from banger_test import procfs
 from banger_test.codes import NO_PROCESS, PROTECTED
@@ -94,10 +93,7 @@ class Protected(harness.BangerTestCase):
 class Gone(harness.BangerTestCase):
 
     def test_reaped_pid(self):
-        vm = self.vm()
-        pid = vm.pid
-        vm.kill()
-        vm.wait()
+        pid = self.reaped_pid()
         self.assertFalse(procfs.pid_exists(pid))
         r = self.run_bs("--pid", pid, "--json")
         self.assertExit(r, NO_PROCESS)
@@ -110,11 +106,7 @@ class Gone(harness.BangerTestCase):
 
     def test_zombie(self):
         vm = self.vm()
-        os.kill(vm.pid, signal.SIGKILL)  # our own child, not yet reaped
-        deadline = time.monotonic() + 5
-        while procfs.proc_state(vm.pid) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self.assertEqual(procfs.proc_state(vm.pid), "Z")
+        self.make_zombie(vm)
         r = self.run_bs("--pid", vm.pid, "--json")
         self.assertExit(r, NO_PROCESS)
         obj = self.one_json(r)
