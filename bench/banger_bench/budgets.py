@@ -1,0 +1,42 @@
+"""The budgets: the one table of them. README.md's Performance table is checked against
+it (bench/run --check-readme, meson suite "contract"); bench/run --budgets prints it.
+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BATCH_PIDS = 100          # row 3
+EXTRA_PROCESSES = 5000    # row 4
+
+
+@dataclass(frozen=True)
+class Budget:
+    row: int
+    what: str
+    text: str            # as the table prints it
+    limit: float
+    at_least: bool       # the measured value must be >= limit (else <= limit)
+
+    def met(self, value: float) -> bool:
+        return value >= self.limit if self.at_least else value <= self.limit
+
+
+def _at_most(limit: float, text: str) -> dict:
+    return {'limit': limit, 'at_least': False, 'text': text}
+
+
+BUDGETS = (
+    Budget(1, 'root, direct: `--dry-run --pid P` vs `/bin/kill -0 P`', **_at_most(1.5, '≤ 1.5×')),
+    Budget(2, 'member: `pkexec banger-signal --pid P --signal TERM` vs `pkexec /bin/true`',
+           **_at_most(1.3, '≤ 1.3×')),
+    Budget(3, f'member: one call with {BATCH_PIDS} pids vs {BATCH_PIDS} single calls '
+              f'(`--dry-run`)', limit=30, at_least=True, text='≥ 30× faster'),
+    Budget(4, f'`--list` per extra process ({EXTRA_PROCESSES} sleeping processes)',
+           **_at_most(20e3, '≤ 20 µs')),
+    Budget(5, 'peak RSS of a direct call', **_at_most(8 * 1024, '≤ 8 MiB')),
+)
+
+BY_ROW = {b.row: b for b in BUDGETS}
+assert sorted(BY_ROW) == list(range(1, len(BUDGETS) + 1)), 'rows are numbered 1..N'

@@ -1,0 +1,124 @@
+"""The rows measured as the member, through pkexec: 2 (one pid) and 3 (100 pids at once
+against 100 calls)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .budgets import BATCH_PIDS
+from .context import Bench, Measured
+from .report import fmt_ns
+from .rows_root import pid_args
+from .timing import BenchError, alternate, median, timed
+
+
+@dataclass(frozen=True)
+class PkexecSingle:
+    """Row 2's medians, which the notes and row 3 build on."""
+    true_ns: float      # pkexec /bin/true
+    version_ns: float   # pkexec banger-signal --version
+    term_ns: float      # pkexec banger-signal --pid P --signal TERM
+
+
+@dataclass(frozen=True)
+class PkexecBatch:
+    """Row 3's facts: what one more target costs a call through pkexec and as root."""
+    single_ns: float              # one of the 100 single calls
+    per_target_pkexec_ns: float
+    per_target_root_ns: float
+    true_ns: float
+
+    @property
+    def polkit_ns(self) -> float:
+        """One target's polkit check (client and polkitd), which root's calls skip."""
+        return max(self.per_target_pkexec_ns - self.per_target_root_ns, 0.0)
+
+    @property
+    def ceiling(self) -> float:
+        """The speed-up over BATCH_PIDS single calls of a batch call that cost nothing but
+        pkexec and its polkit checks, which polkitd answers one at a time: any client's."""
+        return BATCH_PIDS * self.single_ns / (self.true_ns + BATCH_PIDS * self.polkit_ns)
+
+
+def allow_pkexec_true(b: Bench) -> None:
+    """Let the member run `pkexec /bin/true` (sandbox only), so row 2 compares two
+    authorized pkexec calls rather than a call against a refusal."""
+    m = b.sb.member
+    assert m is not None
+    b.sb.write_file('/etc/polkit-1/rules.d/40-banger-bench-true.rules',
+                    '// bench/run: the baseline of the pkexec row.\n'
+                    'polkit.addRule(function(action, subject) {\n'
+                    '    if (action.id == "org.freedesktop.policykit.exec" &&\n'
+                    f'        subject.user == "{m.name}" &&\n'
+                    '        (action.lookup("program") == "/bin/true" ||\n'
+                    '         action.lookup("program") == "/usr/bin/true")) {\n'
+                    '        return polkit.Result.YES;\n'
+                    '    }\n'
+                    '});\n')
+    deadline = time.monotonic() + 20
+    while True:   # polkitd picks up new rules by itself, within about a second
+        _, rc = timed(['pkexec', '/bin/true'], **b.member_kw)
+        if rc == 0:
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f'pkexec /bin/true as {m.name} still exits {rc} after adding a '
+                             f'polkit rule for it')
+        time.sleep(0.2)
+
+
+def _term_fresh_target(b: Bench) -> int:
+    """One timed `pkexec banger-signal --pid P --signal TERM`, P started untimed before."""
+    target = b.sb.spawn_vm()
+    ns = b.member(b.pkexec_argv('--pid', str(target.pid), '--signal', 'TERM')).once()
+    if not target.gone_within(5):
+        raise BenchError(f'pkexec banger-signal exited 0 but pid {target.pid} is alive')
+    b.sb.targets.remove(target)
+    return ns
+
+
+def pkexec_single(b: Bench) -> tuple[Measured, PkexecSingle]:
+    """Row 2, with `pkexec banger-signal --version` alternated as a third command (not
+    part of the budget: pkexec's gate check and the binary's start, without a target,
+    polkit client or signal), which splits the difference in two for the notes."""
+    true = b.member(['pkexec', '/bin/true'])
+    version = b.member(b.pkexec_argv('--version'))
+    for _ in range(b.plan.warmup):
+        timed(true.argv, **true.popen)
+        timed(version.argv, **version.popen)
+        _term_fresh_target(b)
+    a, t, v = alternate(b.plan.pkexec, [lambda: _term_fresh_target(b), true.once, version.once])
+    facts = PkexecSingle(true_ns=median(t), version_ns=median(v), term_ns=median(a))
+    ratio = facts.term_ns / facts.true_ns
+    return Measured(2, f'{b.plan.pkexec}+{b.plan.pkexec}', fmt_ns(facts.term_ns),
+                    fmt_ns(facts.true_ns), f'{ratio:.2f}×', ratio), facts
+
+
+def pkexec_batch(b: Bench, single: PkexecSingle) -> tuple[Measured, PkexecBatch]:
+    """Row 3 (both sides --dry-run, so the same targets serve every run), and the same
+    100 pids and one of them as root, for the per-target cost of a polkit check."""
+    targets = [b.sb.spawn_vm() for _ in range(BATCH_PIDS)]
+    pids = [t.pid for t in targets]
+    one_call = b.member(b.pkexec_argv('--dry-run', *pid_args(pids)))
+    singles = [b.member(b.pkexec_argv('--dry-run', '--pid', str(p))) for p in pids]
+    b.accepts_all(one_call, pids, 'the batch call')
+    timed(one_call.argv, **one_call.popen)   # warm-up
+    batch, hundred = alternate(b.plan.batch,
+                               [one_call.once, lambda: sum(c.once() for c in singles)])
+    root_one = b.root(b.direct_argv('--dry-run', '--pid', str(pids[0])))
+    root_all = b.root(b.direct_argv('--dry-run', *pid_args(pids)))
+    one, many = alternate(b.plan.direct // 10 or 1, [root_one.once, root_all.once])
+    if not all(t.alive() for t in targets):
+        raise BenchError('a --dry-run target died during row 3')
+    for t in targets:
+        t.stop()
+        b.sb.targets.remove(t)
+    single_ns = median(hundred) / BATCH_PIDS
+    n = BATCH_PIDS - 1
+    facts = PkexecBatch(single_ns=single_ns,
+                        per_target_pkexec_ns=(median(batch) - single_ns) / n,
+                        per_target_root_ns=(median(many) - median(one)) / n,
+                        true_ns=single.true_ns)
+    speedup = median(hundred) / median(batch)
+    return Measured(3, f'{b.plan.batch}+{b.plan.batch}', fmt_ns(median(batch)),
+                    fmt_ns(median(hundred)), f'{speedup:.1f}× faster', speedup), facts
