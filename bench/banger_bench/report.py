@@ -97,7 +97,8 @@ def notes(single: PkexecSingle, batch: PkexecBatch) -> list[str]:
         f'answers one check at a time). So even a batch call that cost nothing but pkexec and '
         f'those checks would be at most {batch.ceiling:.1f}× faster than {BATCH_PIDS} single '
         f'calls here: {BATCH_PIDS} × {fmt_ns(batch.single_ns)} / (`pkexec /bin/true` + '
-        f'{BATCH_PIDS} × {fmt_ns(batch.polkit_ns)}).',
+        f'{BATCH_PIDS} × {fmt_ns(batch.polkit_ns)}). That ceiling is what row 3 is judged '
+        f'against.',
     ]
 
 

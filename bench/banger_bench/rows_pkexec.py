@@ -120,5 +120,7 @@ def pkexec_batch(b: Bench, single: PkexecSingle) -> tuple[Measured, PkexecBatch]
                         per_target_root_ns=(median(many) - median(one)) / n,
                         true_ns=single.true_ns)
     speedup = median(hundred) / median(batch)
+    share = speedup / facts.ceiling
     return Measured(3, f'{b.plan.batch}+{b.plan.batch}', fmt_ns(median(batch)),
-                    fmt_ns(median(hundred)), f'{speedup:.1f}× faster', speedup), facts
+                    fmt_ns(median(hundred)), f'{speedup:.1f}× faster, {share:.0%} of the '
+                    f'{facts.ceiling:.1f}× ceiling', share), facts
