@@ -20,10 +20,14 @@ class Plan:
     batch: int         # row 3, per side (one sample = 100 pids)
     list_runs: int     # row 4, per block (without, with, without)
     rss: int           # row 5
+    many_root: int     # row 6, per side
+    many_pkexec: int   # row 7 (one sample = a fresh flock of VMs)
 
 
-FULL = Plan(warmup=5, direct=500, pkexec=200, batch=7, list_runs=40, rss=20)
-QUICK = Plan(warmup=1, direct=10, pkexec=5, batch=1, list_runs=3, rss=3)
+FULL = Plan(warmup=5, direct=500, pkexec=200, batch=7, list_runs=40, rss=20, many_root=20,
+            many_pkexec=5)
+QUICK = Plan(warmup=1, direct=10, pkexec=5, batch=1, list_runs=3, rss=3, many_root=2,
+             many_pkexec=1)
 
 
 @dataclass(frozen=True)

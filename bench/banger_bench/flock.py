@@ -1,8 +1,9 @@
-"""Many sleeping processes in one cgroup: row 4's extra processes.
+"""Many sleeping processes in one cgroup: row 4's extra processes, rows 6 and 7's VMs.
 
 A helper forks them (one fork each, no exec: thousands in a second or two), prints
 their pids, and kills and reaps them itself when its stdin closes, also if the bench
-dies, so no orphan is left for an init that may not reap.
+dies, so no orphan is left for an init that may not reap. A child that a signal ends
+stays a zombie until then: "gone or zombie" is how the bench sees it was delivered.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 
+from banger_test import procfs
 from banger_test.sandbox import USER_PATH, Sandbox
 
 from .timing import BenchError
@@ -62,6 +64,10 @@ class Flock:
             raise BenchError(f'the flock helper did not start {self.count} processes '
                              f'(exit {self.proc.poll() if self.proc else "?"})')
         return self
+
+    def gone(self) -> list[int]:
+        """The flock's processes that a signal has ended (zombies until the helper reaps)."""
+        return [p for p in self.pids if procfs.gone_or_zombie(p)]
 
     def __exit__(self, *exc) -> None:
         p = self.proc

@@ -1,5 +1,5 @@
-"""The rows measured as root, without pkexec: 1 (a direct call), 4 (--list) and 5 (peak
-RSS)."""
+"""The rows measured as root, without pkexec: 1 (a direct call), 4 (--list), 5 (peak
+RSS) and 6 (one call with 4096 VMs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 from banger_test.sandbox import Target
 
-from .budgets import EXTRA_PROCESSES
+from .budgets import EXTRA_PROCESSES, MANY_PIDS
 from .context import Bench, Measured
 from .flock import Flock
 from .report import fmt_ns
@@ -84,3 +84,20 @@ def list_cost(b: Bench, vm: Target) -> Measured:
     return Measured(4, f'3×{b.plan.list_runs}', f'{fmt_ns(median(during))} with',
                     f'{fmt_ns(median(before))} / {fmt_ns(median(after))} without '
                     f'(before/after)', f'{per_process / 1e3:.1f} µs/process', per_process)
+
+
+def many_root(b: Bench) -> Measured:
+    """Row 6: one --dry-run call with MANY_PIDS VMs against the same call with one of
+    them, as root (no polkit): what one more target costs the call."""
+    with Flock(b.sb, MANY_PIDS, b.sb.service_cgroup) as vms:
+        one = b.root(b.direct_argv('--dry-run', '--pid', str(vms.pids[0])))
+        many = b.root(b.direct_argv('--dry-run', *pid_args(vms.pids)))
+        b.accepts_all(many, vms.pids, f'the direct call with {MANY_PIDS} pids')
+        timed(many.argv, **many.popen)   # warm-up
+        a, o = alternate(b.plan.many_root, [many.once, one.once])
+        if vms.gone():
+            raise BenchError(f'{len(vms.gone())} --dry-run targets died during row 6')
+    per_target = (median(a) - median(o)) / (MANY_PIDS - 1)
+    return Measured(6, f'{b.plan.many_root}+{b.plan.many_root}', fmt_ns(median(a)),
+                    f'{fmt_ns(median(o))} (one pid)', f'{fmt_ns(per_target)} per target',
+                    per_target)
