@@ -21,7 +21,7 @@ class Plan:
     list_runs: int     # row 4, per block (without, with, without)
     rss: int           # row 5
     many_root: int     # row 6, per side
-    many_pkexec: int   # row 7 (one sample = a fresh flock of VMs)
+    many_pkexec: int   # row 7, --dry-run runs (then one with TERM)
 
 
 FULL = Plan(warmup=5, direct=500, pkexec=200, batch=7, list_runs=40, rss=20, many_root=20,
