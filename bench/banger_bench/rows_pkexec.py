@@ -9,9 +9,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from banger_test.sandbox import Flock
+
 from .budgets import BATCH_PIDS, MANY_PIDS
 from .context import Bench, Measured
-from .flock import Flock
 from .report import fmt_ns
 from .rows_root import pid_args
 from .timing import BenchError, Command, alternate, median, timed

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 
-from banger_test.sandbox import Target
+from banger_test.sandbox import Flock, Target
 
 from .budgets import EXTRA_PROCESSES, MANY_PIDS
 from .context import Bench, Measured
-from .flock import Flock
 from .report import fmt_ns
 from .timing import BenchError, alternate, median, peak_rss_kib, timed
 

@@ -7,69 +7,38 @@ sends more checks at once gets LimitsExceeded for the rest, and those targets wo
 refused although the rules allow them. These tests prove that a member's call with
 more targets than that delivers to every one of them.
 
-Run by `meson test` (suite e2e) as root, like test_polkit.py; the targets are plain
-`sleep` processes in a sub-cgroup of bangerd's service cgroup (rule 1 accepts any
-process there), started by one shell so that thousands start in seconds.
+Run by `meson test` (suite e2e) as root, like test_polkit.py; the targets are sleeping
+processes in a sub-cgroup of bangerd's service cgroup (rule 1 accepts any process
+there), forked by one helper (banger_test.sandbox.Flock) so that thousands start in
+seconds.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 import unittest
 
-from banger_test import procfs, sandbox
+from banger_test import sandbox
 from banger_test.codes import OK
 
 SB: sandbox.Sandbox  # set in main() before the tests run
-
-# The shell forks N sleepers, reports ready, and waits for them; it is their parent,
-# not a target.
-FLOCK = ('i=0; while [ "$i" -lt "$1" ]; do sleep 1000 & i=$((i + 1)); done; '
-         'echo ready >&"$STANDIN_READY_FD"; wait')
-
-
-class Flock:
-    """N sleeping processes in their own cgroup below the service cgroup."""
-
-    def __init__(self, name: str, count: int):
-        self.cgroup = f'{SB.service_cgroup}/{name}'
-        self.shell = SB.spawn('/bin/sh', ['-c', FLOCK, 'flock', str(count)], cgroup=self.cgroup,
-                              argv0='sh', timeout=120)
-        with open(os.path.join(SB.cgroup_dir(self.cgroup), 'cgroup.procs'), encoding='ascii') as f:
-            self.pids = sorted(int(p) for p in f.read().split() if int(p) != self.shell.pid)
-        if len(self.pids) != count:
-            raise sandbox.SandboxError(f'{len(self.pids)} sleepers started, not {count}')
-
-    def alive(self) -> list[int]:
-        return [p for p in self.pids if not procfs.gone_or_zombie(p)]
-
-    def gone_within(self, timeout: float) -> list[int]:
-        """The pids still alive after `timeout` seconds (the shell reaps the others)."""
-        deadline = time.monotonic() + timeout
-        left = self.alive()
-        while left and time.monotonic() < deadline:
-            time.sleep(0.1)
-            left = self.alive()
-        return left
-
 
 class LargeBatches(unittest.TestCase):
     maxDiff = None
 
     def deliver_all(self, name: str, count: int, extra: list[str]) -> None:
-        flock = Flock(name, count)
-        args = [a for pid in flock.pids for a in ('--pid', str(pid))]
-        r = SB.run_as(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args, '--json', *extra],
-                      timeout=300)
-        lines = [json.loads(line) for line in r.stdout.splitlines()]
-        refused = [line for line in lines if line['code'] != OK]
-        self.assertEqual(refused[:3], [], r.describe()[:4000])
-        self.assertEqual(sorted(line['pid'] for line in lines), flock.pids)
-        self.assertEqual(r.returncode, OK, r.describe()[:4000])
-        self.assertEqual(flock.gone_within(30), [])
+        # N sleeping processes in their own cgroup below the service cgroup.
+        with sandbox.Flock(SB, count, f'{SB.service_cgroup}/{name}') as flock:
+            args = [a for pid in flock.pids for a in ('--pid', str(pid))]
+            r = SB.run_as(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args, '--json',
+                                      *extra], timeout=300)
+            lines = [json.loads(line) for line in r.stdout.splitlines()]
+            refused = [line for line in lines if line['code'] != OK]
+            self.assertEqual(refused[:3], [], r.describe()[:4000])
+            self.assertEqual(sorted(line['pid'] for line in lines), sorted(flock.pids))
+            self.assertEqual(r.returncode, OK, r.describe()[:4000])
+            self.assertEqual(flock.alive_after(30), [])
 
     def test_200_targets_all_delivered(self):
         self.deliver_all('batch-200', 200, [])

@@ -19,7 +19,8 @@ Real pkexec, a real polkitd and a real system bus, without touching the host:
     failure).
 
 world.py puts the parts together (Sandbox); acting.py runs commands as the test users;
-entry.py is what a script calls to get in.
+flock.py starts thousands of sleeping processes in a cgroup at once; entry.py is what a
+script calls to get in.
 
 What is written to the host, and removed afterwards: one empty directory /tmp/banger-e2e-*
 (the workspace mount point), one cgroup tree /banger-e2e-<pid>, and, only when the machine
@@ -42,6 +43,7 @@ from .acting import Result
 from .base import (ENV_CGROUP_NAME, ENV_INSIDE, ENV_WORKSPACE, PKEXEC, POLKIT_ACTIONS, USER_PATH,
                    SandboxError)
 from .entry import enter, host_problem, run_unittests
+from .flock import Flock
 from .install import User
 from .namespace import enter_private_namespace, missing_tools, preflight
 from .syslog import LogRecord
@@ -49,6 +51,6 @@ from .targets import Target
 from .world import Sandbox
 
 __all__ = ['ENV_CGROUP_NAME', 'ENV_INSIDE', 'ENV_WORKSPACE', 'LogRecord', 'PKEXEC', 'POLKIT_ACTIONS',
-           'Result', 'SKIP', 'Sandbox', 'SandboxError', 'Target', 'USER_PATH', 'User', 'enter',
+           'Flock', 'Result', 'SKIP', 'Sandbox', 'SandboxError', 'Target', 'USER_PATH', 'User', 'enter',
            'enter_private_namespace', 'host_problem', 'missing_tools', 'preflight',
            'run_unittests']

@@ -1,4 +1,6 @@
-"""Many sleeping processes in one cgroup: row 4's extra processes, rows 6 and 7's VMs.
+"""Many sleeping processes in one cgroup: VMs by the thousand (rule 1 accepts any process
+in the service cgroup) for tests/e2e/test_batches.py and bench/run, or extra processes
+on the host (bench/run, row 4).
 
 A helper forks them (one fork each, no exec: thousands in a second or two), prints
 their pids, and kills and reaps them itself when its stdin closes, also if the bench
@@ -11,11 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
-from banger_test import procfs
-from banger_test.sandbox import USER_PATH, Sandbox
-
-from .timing import BenchError
+from .. import procfs
+from .base import USER_PATH, SandboxError
+from .world import Sandbox
 
 _HELPER = '''\
 import os, signal, sys
@@ -61,13 +63,25 @@ class Flock:
         self.pids = [int(p) for p in self.proc.stdout.readline().split()]
         if len(self.pids) != self.count:
             self.__exit__()
-            raise BenchError(f'the flock helper did not start {self.count} processes '
+            raise SandboxError(f'the flock helper did not start {self.count} processes '
                              f'(exit {self.proc.poll() if self.proc else "?"})')
         return self
 
     def gone(self) -> list[int]:
         """The flock's processes that a signal has ended (zombies until the helper reaps)."""
         return [p for p in self.pids if procfs.gone_or_zombie(p)]
+
+    def alive(self) -> list[int]:
+        return [p for p in self.pids if not procfs.gone_or_zombie(p)]
+
+    def alive_after(self, timeout: float) -> list[int]:
+        """The pids still alive after up to `timeout` seconds of waiting for all to end."""
+        deadline = time.monotonic() + timeout
+        left = self.alive()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = self.alive()
+        return left
 
     def __exit__(self, *exc) -> None:
         p = self.proc
