@@ -17,10 +17,12 @@ from .report import fmt_ns
 from .rows_root import pid_args
 from .timing import BenchError, Command, alternate, median, timed
 
+ROOT_RUNS_PER_ROUND = 7   # row 3's root calls, per round (a few ms each)
+
 
 @dataclass(frozen=True)
 class PkexecSingle:
-    """Row 2's medians, which the notes and row 3 build on."""
+    """Row 2's medians, which the notes build on."""
     true_ns: float      # pkexec /bin/true
     version_ns: float   # pkexec banger-signal --version
     term_ns: float      # pkexec banger-signal --pid P --signal TERM
@@ -99,31 +101,36 @@ def pkexec_single(b: Bench) -> tuple[Measured, PkexecSingle]:
                     fmt_ns(facts.true_ns), f'{ratio:.2f}×', ratio), facts
 
 
-def pkexec_batch(b: Bench, single: PkexecSingle) -> tuple[Measured, PkexecBatch]:
-    """Row 3 (both sides --dry-run, so the same targets serve every run), and the same
-    100 pids and one of them as root, for the per-target cost of a polkit check."""
+def pkexec_batch(b: Bench) -> tuple[Measured, PkexecBatch]:
+    """Row 3 (both sides --dry-run, so the same targets serve every run). Alternated with
+    them, in the same rounds: `pkexec /bin/true`, and the same 100 pids and one of them as
+    root (no polkit), for the per-target cost of a polkit check and so the ceiling."""
     targets = [b.sb.spawn_vm() for _ in range(BATCH_PIDS)]
     pids = [t.pid for t in targets]
     one_call = b.member(b.pkexec_argv('--dry-run', *pid_args(pids)))
     singles = [b.member(b.pkexec_argv('--dry-run', '--pid', str(p))) for p in pids]
-    b.accepts_all(one_call, pids, 'the batch call')
-    timed(one_call.argv, **one_call.popen)   # warm-up
-    batch, hundred = alternate(b.plan.batch,
-                               [one_call.once, lambda: sum(c.once() for c in singles)])
+    true = b.member(['pkexec', '/bin/true'])
     root_one = b.root(b.direct_argv('--dry-run', '--pid', str(pids[0])))
     root_all = b.root(b.direct_argv('--dry-run', *pid_args(pids)))
-    one, many = alternate(b.plan.direct // 10 or 1, [root_one.once, root_all.once])
+    b.accepts_all(one_call, pids, 'the batch call')
+    timed(one_call.argv, **one_call.popen)   # warm-up
+
+    def root_runs(cmd: Command) -> float:   # root calls are short: several per round
+        return median([cmd.once() for _ in range(ROOT_RUNS_PER_ROUND)])
+    batch, hundred, t, one, many = alternate(
+        b.plan.batch, [one_call.once, lambda: sum(c.once() for c in singles), true.once,
+                       lambda: root_runs(root_one), lambda: root_runs(root_all)])
     if not all(t.alive() for t in targets):
         raise BenchError('a --dry-run target died during row 3')
-    for t in targets:
-        t.stop()
-        b.sb.targets.remove(t)
+    for target in targets:
+        target.stop()
+        b.sb.targets.remove(target)
     single_ns = median(hundred) / BATCH_PIDS
     n = BATCH_PIDS - 1
     facts = PkexecBatch(single_ns=single_ns,
                         per_target_pkexec_ns=(median(batch) - single_ns) / n,
                         per_target_root_ns=(median(many) - median(one)) / n,
-                        true_ns=single.true_ns)
+                        true_ns=median(t))
     speedup = median(hundred) / median(batch)
     share = speedup / facts.ceiling
     return Measured(3, f'{b.plan.batch}+{b.plan.batch}', fmt_ns(median(batch)),
@@ -147,19 +154,23 @@ def _count(objs: list[dict], outcome: str) -> int:
 
 
 def pkexec_many(b: Bench, batch: PkexecBatch) -> Measured:
-    """Row 7: one `pkexec banger-signal --json` call with MANY_PIDS VMs, timed with
-    --dry-run (the same VMs serve every run, as in row 3, whose one-pid call is the
-    baseline), then once with --signal TERM for real: every target must be delivered
-    (and gone), and one more target must cost what it costs in row 3's call."""
+    """Row 7: one `pkexec banger-signal --dry-run --json` call with MANY_PIDS VMs,
+    alternated with the same call for BATCH_PIDS of them and for one (the same VMs serve
+    every run): one more target must cost what it costs in a call of row 3's size. Then
+    --signal TERM once, for real: every target must be delivered, and gone."""
     fd, out_path = tempfile.mkstemp(prefix='bench-row7-', dir=b.sb.workspace)
     os.close(fd)
     with Flock(b.sb, MANY_PIDS, b.sb.service_cgroup) as vms:
-        dry = b.member(b.pkexec_argv('--dry-run', '--json', *pid_args(vms.pids)), expect=None)
-        samples, counts = [], []
-        for _ in range(b.plan.many_pkexec):
-            ns, objs = _answers(dry, vms, out_path)
-            samples.append(ns)
+        many = b.member(b.pkexec_argv('--dry-run', '--json', *pid_args(vms.pids)), expect=None)
+        hundred = b.member(b.pkexec_argv('--dry-run', *pid_args(vms.pids[:BATCH_PIDS])))
+        one = b.member(b.pkexec_argv('--dry-run', '--pid', str(vms.pids[0])))
+        counts: list[int] = []
+
+        def many_once() -> int:
+            ns, objs = _answers(many, vms, out_path)
             counts.append(_count(objs, 'would-deliver'))
+            return ns
+        m, h, o = alternate(b.plan.many_pkexec, [many_once, hundred.once, one.once])
         if vms.gone():
             raise BenchError(f'{len(vms.gone())} --dry-run targets died during row 7')
         term = b.member(b.pkexec_argv('--signal', 'TERM', '--json', *pid_args(vms.pids)),
@@ -174,11 +185,13 @@ def pkexec_many(b: Bench, batch: PkexecBatch) -> Measured:
                              f'delivered are still running')
         counts.append(len(delivered))
     os.unlink(out_path)
-    per_target = (median(samples) - batch.single_ns) / (MANY_PIDS - 1)
-    ratio = per_target / batch.per_target_pkexec_ns
+    per_target = (median(m) - median(o)) / (MANY_PIDS - 1)
+    per_target_100 = (median(h) - median(o)) / (BATCH_PIDS - 1)
+    ratio = per_target / per_target_100
     got = f'{min(counts)}' if min(counts) == max(counts) else f'{min(counts)}..{max(counts)}'
-    return Measured(7, f'{b.plan.many_pkexec}+1', fmt_ns(median(samples)),
-                    f'{fmt_ns(batch.single_ns)} (one pid, row 3)',
-                    f'{got}/{MANY_PIDS} delivered; {fmt_ns(per_target)} per target '
-                    f'({ratio:.2f}× row 3; polkit check {fmt_ns(batch.polkit_ns)})',
+    return Measured(7, f'3×{b.plan.many_pkexec}+1', fmt_ns(median(m)),
+                    f'{fmt_ns(median(h))} ({BATCH_PIDS} pids) / {fmt_ns(median(o))} (one)',
+                    f'{got}/{MANY_PIDS} delivered; {fmt_ns(per_target)} per target, '
+                    f'{ratio:.2f}× the {BATCH_PIDS}-pid call\'s (polkit check '
+                    f'{fmt_ns(batch.polkit_ns)}, row 3)',
                     ratio if min(counts) == MANY_PIDS else float('inf'))
