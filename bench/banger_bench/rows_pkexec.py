@@ -134,7 +134,7 @@ def pkexec_batch(b: Bench) -> tuple[Measured, PkexecBatch]:
     speedup = median(hundred) / median(batch)
     share = speedup / facts.ceiling
     return Measured(3, f'{b.plan.batch}+{b.plan.batch}', fmt_ns(median(batch)),
-                    fmt_ns(median(hundred)), f'{speedup:.1f}× faster, {share:.0%} of the '
+                    fmt_ns(median(hundred)), f'{speedup:.1f}× faster, {share:.1%} of the '
                     f'{facts.ceiling:.1f}× ceiling', share), facts
 
 
