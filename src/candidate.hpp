@@ -13,6 +13,7 @@
 #include "policy/result.hpp"
 #include "policy/signal_name.hpp"
 #include "report.hpp"
+#include "sys/caller.hpp"
 #include "sys/pidfd.hpp"
 
 namespace banger {
@@ -28,6 +29,7 @@ struct Context {
     uid_t caller_uid;
     std::optional<std::chrono::milliseconds> wait;  // --wait or --kill-after
     bool kill_after;                                // escalate to KILL after the wait
+    const PinnedCaller* caller;                     // through pkexec: polkit's subject
 
     [[nodiscard]] Scope scope() const { return Scope{config.service_cgroup, config.runtime_dir, same_cgroup_ns}; }
 };

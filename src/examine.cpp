@@ -2,6 +2,7 @@
 
 #include "sys/proc_facts.hpp"
 #include "sys/sock_diag.hpp"
+#include "sys/systemd.hpp"
 
 namespace banger {
 
@@ -13,6 +14,15 @@ Judgement judge_pinned(const PinnedProcess& pinned, const Scope& scope) {
         verdict = judge_socket_proof(std::move(verdict), proof);
     }
     return Judgement{std::move(verdict), std::move(facts.exe)};
+}
+
+ServiceProcessGuard::ServiceProcessGuard(std::string_view service_cgroup) : unit_(service_unit(service_cgroup)) {}
+
+std::optional<Failure> ServiceProcessGuard::refusal(std::uint32_t pid, const Verdict& verdict) {
+    if (!unit_ || verdict.match != Match::Cgroup || !may_be_service_process(verdict.ppid)) return std::nullopt;
+    if (!known_) known_ = systemd_runs() ? ask_service_processes(*unit_) : Result<ServiceProcesses>(ServiceProcesses{});
+    if (!*known_) return known_->failure();
+    return refuse_service_process(pid, known_->value(), *unit_);
 }
 
 }  // namespace banger

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "policy/judge.hpp"
+#include "policy/service.hpp"
 #include "sys/pidfd.hpp"
 
 namespace banger {
@@ -16,5 +17,22 @@ struct Judgement {
 };
 
 [[nodiscard]] Judgement judge_pinned(const PinnedProcess& pinned, const Scope& scope);
+
+// bangerd-root.service's own main and control process are in its cgroup,
+// but they are the root service, not its VMs. systemd is asked which they
+// are at most once per call, and only when a target could be one of them
+// (policy/service.hpp). Without systemd as init, or for a service cgroup
+// that names no .service unit, there is nobody to ask and nothing is refused.
+class ServiceProcessGuard {
+public:
+    explicit ServiceProcessGuard(std::string_view service_cgroup);
+    // Protected if the accepted target is one of them; SystemError if
+    // systemd cannot say (fail closed).
+    [[nodiscard]] std::optional<Failure> refusal(std::uint32_t pid, const Verdict& verdict);
+
+private:
+    std::optional<std::string> unit_;
+    std::optional<Result<ServiceProcesses>> known_;
+};
 
 }  // namespace banger

@@ -17,7 +17,9 @@
 #include "sys/config_file.hpp"
 #include "sys/hardening.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/proc_facts.hpp"
 #include "sys/polkit.hpp"
+#include "sys/privileges.hpp"
 #include "sys/proc_root.hpp"
 #include "sys/test_hooks.hpp"
 
@@ -29,9 +31,9 @@ namespace {
 // all. Bounds the fds held at once while keeping polkit's round trips few.
 constexpr std::size_t kChunk = 256;
 
-// Protected pids, pin, facts, judgement. Leaves the candidate pinned if it
-// is a banger VM, else refused.
-void judge(const Context& ctx, Candidate& c) {
+// Protected pids, pin, facts, judgement, and not the service's own process.
+// Leaves the candidate pinned if it is a banger VM, else refused.
+void judge(const Context& ctx, ServiceProcessGuard& service, Candidate& c) {
     TargetReport& report = c.report;
     if (auto f = refuse_protected_pid(report.pid, ctx.identity)) return c.refuse(std::move(*f));
     auto pid = Pid::from(report.pid);
@@ -49,8 +51,12 @@ void judge(const Context& ctx, Candidate& c) {
     report.match = v.match;
     if (v.kind != Verdict::Kind::Accept) {
         report.api_sock_reason = v.api_sock_reason;
+        // Someone else's process: the caller learns no more of it than it
+        // could read itself (root can read everything).
+        report.private_to_caller = ctx.caller_uid != 0 && !owned_by(process, ctx.caller_uid);
         return c.refuse(Failure{v.outcome, v.reason});
     }
+    if (auto own = service.refusal(report.pid, v)) return c.refuse(std::move(*own));
     // Only the pidfd is needed from here on: one fd per target, not two.
     process.close_proc_dir();
     c.pin = std::move(process);
@@ -72,9 +78,12 @@ void authorize(const Context& ctx, std::span<Candidate> chunk) {
                                          c.report.exe ? std::string_view(*c.report.exe) : std::string_view()});
     }
     if (accepted.empty()) return;
+    // The subject is the pinned caller, checked again before each check.
+    const PinnedCaller& caller = *ctx.caller;
     const auto queries = polkit_queries(targets, ctx.signal, ctx.kill_after,
-                                        Subject{ctx.identity.caller_pid, ctx.caller_uid});
-    const auto denied = fold_answers(queries, check_polkit_all(queries), accepted.size());
+                                        Subject{caller.pid(), caller.start_time(), ctx.caller_uid});
+    const auto answers = check_polkit_all(queries, [&caller] { return caller.still_our_parent(); });
+    const auto denied = fold_answers(queries, answers, accepted.size());
     for (std::size_t i = 0; i < accepted.size(); ++i) {
         accepted[i]->report.polkit = denied[i] ? PolkitDecision::No : PolkitDecision::Yes;
         if (denied[i]) accepted[i]->refuse(*denied[i]);
@@ -99,9 +108,10 @@ void deliver(const Context& ctx, Candidate& c) {
 std::vector<TargetReport> signal_targets(const Context& ctx, const std::vector<std::uint32_t>& pids) {
     std::vector<Candidate> candidates(pids.size());
     for (std::size_t i = 0; i < pids.size(); ++i) candidates[i].report.pid = pids[i];
+    ServiceProcessGuard service(ctx.config.service_cgroup);
     for (std::size_t start = 0; start < candidates.size(); start += kChunk) {
         const std::span chunk = std::span(candidates).subspan(start, std::min(kChunk, candidates.size() - start));
-        for (Candidate& c : chunk) judge(ctx, c);
+        for (Candidate& c : chunk) judge(ctx, service, c);
         authorize(ctx, chunk);
         for (Candidate& c : chunk) {
             if (c.pin) deliver(ctx, c);
@@ -178,6 +188,8 @@ CallReport run(const Request& request, const Decision& decision) {
     auto proc = open_proc_root();
     if (!proc) return fail_call(std::move(report), std::move(proc).failure(), {}, kPidMaxLimit);
     const int proc_fd = proc.value().get();
+    // At once: the caller that pkexec checked is the one polkit will be asked about.
+    auto caller = PinnedCaller::pin(proc_fd);
     const std::uint32_t pid_max = read_pid_max(proc_fd);
 
     auto parsed = parse_arguments(request, pid_max);
@@ -186,27 +198,38 @@ CallReport run(const Request& request, const Decision& decision) {
     report.signal_name = std::string(args.signal.name());
     report.wait = args.kill_after ? args.kill_after : args.wait;
     report.kill_after = args.kill_after.has_value();
+    auto refuse = [&](Failure f) { return fail_call(std::move(report), std::move(f), request.pid_args, pid_max); };
 
     // A binary that someone else could have replaced must not act as root.
     if (auto where = unsafe_own_location()) {
-        return fail_call(std::move(report), Failure{Outcome::NotAuthorized, "refusing to run privileged: " + *where},
-                         request.pid_args, pid_max);
+        return refuse(Failure{Outcome::NotAuthorized, "refusing to run privileged: " + *where});
     }
     auto config = request.config_path ? load_config_file(*request.config_path, true)
                                       : load_config_file(BANGER_CONFIG_PATH, false);
-    if (!config) return fail_call(std::move(report), std::move(config).failure(), request.pid_args, pid_max);
+    if (!config) return refuse(std::move(config).failure());
+    // polkit's subject must be the process pkexec checked, alive and ours.
+    if (decision.polkit_required && !caller) return refuse(std::move(caller).failure());
+    auto helper = find_helper_user();
+    if (!helper) return refuse(std::move(helper).failure());
+    // polkitd trusts a check with details only from a connection made by
+    // root: it is made now, and its failure is every check's answer.
+    if (decision.polkit_required) (void)connect_polkit();
+    const bool same_cgroup_ns = same_cgroup_namespace_as_init(proc_fd);
+    // Everything that needs root is open: work as the helper user from here on.
+    if (auto dropped = become_helper_user(helper.value()); !dropped) return refuse(std::move(dropped).failure());
 
     const Context ctx{
         .proc_fd = proc_fd,
         .identity = Identity{::getpid(), report.caller_pid},
         .config = std::move(config).value(),
-        .same_cgroup_ns = same_cgroup_namespace_as_init(proc_fd),
+        .same_cgroup_ns = same_cgroup_ns,
         .signal = args.signal,
         .dry_run = request.dry_run,
         .polkit_required = decision.polkit_required,
         .caller_uid = decision.caller_uid,
         .wait = report.wait,
         .kill_after = report.kill_after,
+        .caller = caller ? &caller.value() : nullptr,
     };
     if (request.list) {
         auto listed = list_accepted(ctx.proc_fd, ctx.identity, ctx.scope());

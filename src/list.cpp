@@ -41,6 +41,7 @@ Result<std::vector<ListedProcess>> list_accepted(int proc_fd, const Identity& id
     auto pids = list_pids(proc_fd);
     if (!pids) return std::move(pids).failure();
     std::vector<ListedProcess> listed;
+    ServiceProcessGuard service(scope.service_cgroup);
     for (std::uint32_t number : list_candidates(proc_fd, scope, pids.value())) {
         if (refuse_protected_pid(number, identity)) continue;
         auto pid = Pid::from(number);
@@ -48,7 +49,10 @@ Result<std::vector<ListedProcess>> list_accepted(int proc_fd, const Identity& id
         auto pinned = PinnedProcess::pin(proc_fd, *pid);
         if (!pinned) continue;
         Judgement judged = judge_pinned(pinned.value(), scope);
-        if (judged.verdict.kind != Verdict::Kind::Accept || !pinned.value().verify_alive()) continue;
+        if (judged.verdict.kind != Verdict::Kind::Accept || service.refusal(number, judged.verdict) ||
+            !pinned.value().verify_alive()) {
+            continue;
+        }
         Verdict& v = judged.verdict;
         listed.push_back(ListedProcess{number, v.match, std::move(v.cgroup), std::move(judged.exe),
                                        std::move(v.api_sock), v.start_time});

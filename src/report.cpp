@@ -1,5 +1,8 @@
 #include "report.hpp"
 
+#include "build_config.hpp"
+#include "policy/authorization.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -86,7 +89,36 @@ std::string reason_of(const CallReport& call, const TargetReport& t) {
     return fmt::format("{}; no api-sock match: {}", t.reason, *t.api_sock_reason);
 }
 
+// What the caller is told of a target: all of it, except of a refused
+// process that is not the caller's own (see TargetReport::private_to_caller).
+TargetReport as_caller_sees(const TargetReport& t) {
+    if (!t.private_to_caller) return t;
+    TargetReport seen = t;
+    seen.cgroup.clear();
+    seen.exe.reset();
+    seen.api_sock.reset();
+    if (seen.outcome == Outcome::NotManaged && seen.api_sock_reason) {
+        seen.reason = "not in the service cgroup, and not a firecracker serving an api socket in the runtime dir "
+                      "(not your process: the details are in the audit log only)";
+        seen.api_sock_reason.reset();
+    }
+    return seen;
+}
+
 }  // namespace
+
+std::string elevation_reason(const PkexecRefusal& refusal) {
+    switch (refusal.cause) {
+        case ElevationCause::Dismissed: return "the authentication request was dismissed";
+        case ElevationCause::NotAuthorized:
+            return fmt::format("polkit refused {} for this user; members of group '{}' are allowed", kActionRun,
+                               BANGER_PRIVILEGED_GROUP);
+        case ElevationCause::PolkitUnavailable:
+            return fmt::format("polkit cannot be asked (is polkitd running?); pkexec said: {}", refusal.line);
+        case ElevationCause::PkexecFailed: break;
+    }
+    return fmt::format("pkexec failed before polkit was asked; it said: {}", refusal.line);
+}
 
 int exit_code_of(const CallReport& report) noexcept {
     for (const auto& target : report.targets) {
@@ -105,7 +137,8 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
         return lines;
     }
     if (report.list) return lines;  // the listing goes to stdout (list_table / json_lines)
-    for (const auto& t : report.targets) {
+    for (const auto& target : report.targets) {
+        const TargetReport t = as_caller_sees(target);
         if (succeeded(t.outcome)) {
             if (!verbose) continue;
             std::string via = t.match == Match::Cgroup  ? fmt::format("cgroup {}", t.cgroup)
@@ -149,7 +182,8 @@ std::vector<std::string> json_lines(const CallReport& report) {
         }
         return lines;
     }
-    for (const auto& t : report.targets) {
+    for (const auto& target : report.targets) {
+        const TargetReport t = as_caller_sees(target);
         nlohmann::ordered_json j;
         j["pid"] = t.pid;
         j["signal"] = report.signal_name;
@@ -162,6 +196,7 @@ std::vector<std::string> json_lines(const CallReport& report) {
         j["exe"] = opt(t.exe);
         j["api_sock"] = opt(t.api_sock);
         j["escalated"] = t.escalated;
+        if (report.elevation) j["elevation"] = cause_name(report.elevation->cause);
         // Hostile bytes (invalid UTF-8 in a path) must not abort the dump.
         lines.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
@@ -178,23 +213,6 @@ std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport
 std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = audit_caller(report.caller_uid, report.caller_pid);
-    if (report.elevation && report.call_failure) {
-        // The privileged run never happened, so it logged nothing: the
-        // refusal is on record here, with who asked for what.
-        std::string asked = "list=1";
-        if (!report.list) {
-            asked = "pids=";
-            for (std::size_t i = 0; i < report.targets.size(); ++i) {
-                asked += fmt::format("{}{}", i == 0 ? "" : ",", report.targets[i].pid);
-            }
-        }
-        const Failure& f = *report.call_failure;
-        lines.push_back({f.outcome, fmt::format("{} {} signal={} outcome={} code={} elevation=pkexec pkexec_exit={} reason={}",
-                                                who, asked, audit_word(report.signal_name), info(f.outcome).name,
-                                                exit_code(f.outcome), report.elevation->pkexec_exit,
-                                                audit_quote(f.reason))});
-        return lines;
-    }
     if (report.targets.empty() && report.call_failure) {
         lines.push_back({report.call_failure->outcome, fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
                                     exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/elevation.hpp"
 #include "policy/judge.hpp"
 #include "policy/outcome.hpp"
 #include "policy/result.hpp"
@@ -43,6 +44,10 @@ struct TargetReport {
     bool escalated = false;  // --kill-after sent KILL
     bool exited = false;     // --wait / --kill-after saw it exit
     int interrupted_by = 0;  // StillRunning: the signal that ended the wait early, or 0
+    // A refused target the caller could not have read itself (not its own
+    // process): its stderr line and JSON object name no cgroup, exe or
+    // socket, and only the rule that failed. The audit line keeps it all.
+    bool private_to_caller = false;
 };
 
 // One process --list accepts.
@@ -55,10 +60,6 @@ struct ListedProcess {
     std::uint64_t start_time = 0;  // clock ticks after boot (/proc/<pid>/stat)
 };
 
-// Self-elevation that pkexec refused (the privileged run never happened).
-struct ElevationRefusal {
-    int pkexec_exit = 0;
-};
 
 struct CallReport {
     std::string signal_name = "TERM";
@@ -71,7 +72,7 @@ struct CallReport {
     // A failure of the whole call (usage, signal, authorization, config):
     // reported once to humans; each target then carries the same outcome.
     std::optional<Failure> call_failure;
-    std::optional<ElevationRefusal> elevation;
+    std::optional<PkexecRefusal> elevation;  // pkexec refused: the privileged run never happened
     std::vector<TargetReport> targets;
     std::vector<ListedProcess> listed;
 };
@@ -86,6 +87,9 @@ struct CallReport {
 [[nodiscard]] std::vector<std::string> list_table(const CallReport& report);
 // One JSON object per target, one per line (with --list: per accepted process).
 [[nodiscard]] std::vector<std::string> json_lines(const CallReport& report);
+
+// Why self-elevation did not happen, in words: the call's failure reason.
+[[nodiscard]] std::string elevation_reason(const PkexecRefusal& refusal);
 
 struct AuditLine {
     Outcome outcome;

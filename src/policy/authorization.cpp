@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "build_config.hpp"
 
 namespace banger {
 
@@ -30,7 +29,7 @@ std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets,
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const AcceptedTarget& t = targets[i];
         for (const Signal& s : signals) {
-            queries.push_back(PolkitQuery{subject.pid, subject.uid, std::string(polkit_action_for(s)),
+            queries.push_back(PolkitQuery{subject.pid, subject.uid, subject.start_time, std::string(polkit_action_for(s)),
                                           polkit_details(t.pid, s, t.match, t.cgroup, t.exe), i});
         }
     }
@@ -51,19 +50,6 @@ std::vector<std::optional<Failure>> fold_answers(const std::vector<PolkitQuery>&
         }
     }
     return denied;
-}
-
-ElevatedExit map_pkexec_exit(int status_code) {
-    switch (status_code) {
-        case 126:
-            return {exit_code(Outcome::NotAuthorized), "the authentication request was dismissed"};
-        case 127:
-            return {exit_code(Outcome::NotAuthorized),
-                    fmt::format("polkit refused {} for this user (or pkexec failed); members of "
-                                "group '{}' are allowed",
-                                kActionRun, BANGER_PRIVILEGED_GROUP)};
-        default: return {status_code, ""};
-    }
 }
 
 }  // namespace banger

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,6 +35,11 @@ inline constexpr std::string_view kActionKill = "org.banger.signal.kill";
 struct PolkitQuery {
     int subject_pid;    // the caller, never banger-signal itself
     uid_t subject_uid;  // PKEXEC_UID, never 0 on behalf of a user
+    // The caller's start time as read when it was pinned: polkitd refuses a
+    // subject whose process no longer has it (its pid was reused). 0 lets
+    // libpolkit read it when the check is made, which is right only for a
+    // process that cannot have gone (banger-signal itself, for --doctor).
+    std::uint64_t subject_start_time;
     std::string action_id;
     std::vector<std::pair<std::string, std::string>> details;
     std::size_t target = 0;  // which of the targets it is about
@@ -49,6 +55,7 @@ struct AcceptedTarget {
 
 struct Subject {
     int pid;
+    std::uint64_t start_time;
     uid_t uid;
 };
 
@@ -62,14 +69,5 @@ struct Subject {
 [[nodiscard]] std::vector<std::optional<Failure>> fold_answers(const std::vector<PolkitQuery>& queries,
                                                                const std::vector<Status>& answers,
                                                                std::size_t target_count);
-
-// pkexec's own exit statuses: 126 (the user dismissed the dialog) and 127
-// (not authorized, or pkexec failed) become NotAuthorized; anything else is
-// banger-signal's own code and passes through unchanged.
-struct ElevatedExit {
-    int code;
-    std::string message;  // empty when passing through
-};
-[[nodiscard]] ElevatedExit map_pkexec_exit(int status_code);
 
 }  // namespace banger

@@ -34,6 +34,12 @@ Result<uid_t> accountable_uid(const Caller& caller) {
 Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override) {
     if (doctor) return Decision{Mode::Doctor, std::nullopt, caller.real_uid, false};
     if (!caller.is_root()) {
+        // pkexec ran us, but not as root ("pkexec --user NAME"): elevating
+        // again would act as that user, and blame it.
+        if (caller.via_pkexec()) {
+            return refuse(caller.real_uid,
+                          "pkexec ran banger-signal as another user than root (pkexec --user?); it only runs as root");
+        }
         if (wants_config_override) {
             return refuse(caller.real_uid,
                           "banger-signal must run as root: call it through pkexec (pkexec banger-signal --pid PID)");

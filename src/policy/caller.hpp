@@ -46,7 +46,8 @@ struct Decision {
 };
 
 // Real and effective uid 0 are required to act (no setuid-style mixes);
-// anyone else elevates, but --config is never elevated (the privileged run
+// anyone else elevates, unless pkexec ran it (PKEXEC_UID) as someone other
+// than root; --config is never elevated (the privileged run
 // would refuse it): --config moves what the privileged binary trusts, so only
 // a real root caller may use it, not one through pkexec.
 [[nodiscard]] Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override);

@@ -70,6 +70,7 @@ Verdict judge_target(const TargetFacts& facts, const Scope& scope) {
     if (!stat) return refused(std::move(v), stat.failure().outcome, stat.failure().reason);
     if (auto f = refuse_by_stat(stat.value())) return refused(std::move(v), f->outcome, std::move(f->reason));
     v.start_time = stat.value().start_time;
+    v.ppid = stat.value().ppid;
 
     // Rule 1: the service cgroup. An oversized file fails this rule only.
     CgroupVerdict by_cgroup;

@@ -55,6 +55,7 @@ struct Verdict {
     std::string cgroup;                   // the cgroup judged; empty if unusable
     std::optional<std::string> api_sock;  // the socket claimed on the command line
     std::uint64_t start_time = 0;         // from stat, once read
+    std::int64_t ppid = 0;                // from stat, once read
 };
 
 // The rules, in order: the process is alive and no kernel thread (stat);

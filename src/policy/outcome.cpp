@@ -19,7 +19,7 @@ constexpr std::array<OutcomeInfo, 10> kOutcomes{{
      "refused: target is not a banger-managed VM"},
     {Outcome::SignalRefused, 5, "signal-refused", "refused: signal not allowed", "refused: signal not allowed"},
     {Outcome::Protected, 6, "protected", "refused: protected process",
-     "refused: protected process (pid 0 or 1, banger-signal, its caller, a kernel thread)"},
+     "refused: protected process (pid 0 or 1, banger-signal, its caller, a kernel thread, the service's own process)"},
     {Outcome::NotAuthorized, 7, "not-authorized", "not authorized", "not authorized"},
     {Outcome::ConfigError, 8, "config-error", "configuration error", "configuration error"},
     {Outcome::SystemError, 9, "system-error", "system error", "system error"},

@@ -2,13 +2,18 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <climits>
+#include <optional>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "sys/hardening.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace banger {
@@ -18,6 +23,20 @@ namespace {
 constexpr off_t kMaxConfigSize = off_t{64} * 1024;
 
 Failure config_error(std::string reason) { return Failure{Outcome::ConfigError, std::move(reason)}; }
+
+// Whoever could replace a directory above the file could replace the file:
+// the directories must be as safe as the binary's, on the path with its
+// symlinks resolved (a symlink's own mode means nothing).
+std::optional<std::string> unsafe_place(const std::string& path, const struct stat& file) {
+    if (!path.starts_with('/')) return "not an absolute path";
+    const std::size_t slash = path.rfind('/');
+    const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+    std::array<char, PATH_MAX> resolved{};
+    if (::realpath(parent.c_str(), resolved.data()) == nullptr) return "cannot resolve its directory";
+    std::string canonical(resolved.data());
+    if (canonical != "/") canonical += '/';
+    return unsafe_file_location(canonical + path.substr(slash + 1), file);
+}
 
 }  // namespace
 
@@ -40,6 +59,7 @@ Result<Config> load_config_file(const std::string& path, bool required) {
         return config_error(fmt::format("{}: writable by group or others (mode {:04o})", path, st.st_mode & 07777));
     }
     if (st.st_size > kMaxConfigSize) return config_error(fmt::format("{}: larger than {} bytes", path, kMaxConfigSize));
+    if (auto unsafe = unsafe_place(path, st)) return config_error(fmt::format("{}: {}", path, *unsafe));
 
     std::string text(static_cast<std::size_t>(st.st_size), '\0');
     std::size_t got = 0;

@@ -13,10 +13,13 @@
 
 #include "build_config.hpp"
 #include "policy/authorization.hpp"
+#include "policy/service.hpp"
 #include "sys/config_file.hpp"
 #include "sys/polkit.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/privileges.hpp"
 #include "sys/proc_root.hpp"
+#include "sys/systemd.hpp"
 
 namespace banger {
 
@@ -129,7 +132,8 @@ DoctorLine check_group(bool& member_out) {
 }
 
 DoctorLine check_authorization(std::optional<PolkitAnswer>& answer_out) {
-    auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), std::string(kActionRun), {}});
+    // The gate, as pkexec asks it but without details: only root may pass those.
+    auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), 0, std::string(kActionRun), {}});
     if (!answer) return fail("authorization", answer.failure().reason, "start polkitd and install the policy");
     answer_out = answer.value();
     switch (answer.value()) {
@@ -194,6 +198,33 @@ std::vector<DoctorLine> check_cgroups(const Config& config) {
     return lines;
 }
 
+DoctorLine check_helper_user() {
+    auto user = find_helper_user();
+    if (!user) return fail("helper user", user.failure().reason, "systemd-sysusers (the package runs it on install)");
+    return ok("helper user", fmt::format("system user '{}' (uid {}) exists; banger-signal works as it", BANGER_HELPER_USER,
+                                         user.value().uid));
+}
+
+// The service's own processes are refused only where systemd can name them.
+DoctorLine check_service_unit(const Config& config) {
+    auto unit = service_unit(config.service_cgroup);
+    if (!unit) {
+        return warn("service unit", fmt::format("service_cgroup {} names no .service unit", config.service_cgroup),
+                    "point service_cgroup at bangerd-root.service's cgroup");
+    }
+    if (!systemd_runs()) {
+        return warn("service unit",
+                    fmt::format("systemd is not the init system: the own processes of {} cannot be told from its VMs",
+                                *unit),
+                    "run bangerd-root.service under systemd");
+    }
+    auto own = ask_service_processes(*unit);
+    if (!own) return warn("service unit", own.failure().reason, "check that systemd answers on the system bus");
+    if (own.value().main_pid == 0) return ok("service unit", fmt::format("{} is known to systemd; not running", *unit));
+    return ok("service unit", fmt::format("systemd manages {} (main process {}), which is never a target", *unit,
+                                          own.value().main_pid));
+}
+
 DoctorLine check_pidfd() {
     if (auto supported = check_pidfd_support(); !supported) {
         return fail("pidfd", supported.failure().reason, "run Linux 5.3 or newer");
@@ -228,6 +259,8 @@ std::vector<DoctorLine> run_doctor() {
     Config config;
     lines.push_back(check_config(config));
     for (auto& line : check_cgroups(config)) lines.push_back(std::move(line));
+    lines.push_back(check_service_unit(config));
+    lines.push_back(check_helper_user());
     lines.push_back(check_pidfd());
     lines.push_back(check_namespace());
     return lines;

@@ -1,6 +1,5 @@
 #include "sys/hardening.hpp"
 
-#include <cap-ng.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
@@ -77,28 +76,13 @@ bool hold_async_signals() noexcept {
     return true;
 }
 
+void forget_environment() noexcept { (void)::clearenv(); }
+
 int open_interrupt_fd() noexcept {
     sigset_t interrupts;
     sigemptyset(&interrupts);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&interrupts, sig);
     return ::signalfd(-1, &interrupts, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
-Status drop_privileges() {
-    capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
-                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1) != 0) {
-        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
-    }
-    // CAPNG_SELECT_BOTH: capabilities and the bounding set, which stays empty.
-    if (int rc = capng_apply(CAPNG_SELECT_BOTH); rc != 0) {
-        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot drop capabilities (capng_apply: {})", rc)};
-    }
-    // No exec from here on may gain privileges (setuid, file caps).
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) {
-        return Failure{Outcome::SystemError, fmt::format("PR_SET_NO_NEW_PRIVS: {}", std::strerror(errno))};
-    }
-    return Done{};
 }
 
 std::optional<std::string> unsafe_own_location() {
@@ -108,12 +92,16 @@ std::optional<std::string> unsafe_own_location() {
     if (has_deleted_marker(path)) {
         return "the running binary was deleted or replaced";
     }
-    std::vector<PathEntry> chain;
     struct stat st {};
     // The binary itself: the inode we are running, not whatever the name holds now.
     if (::stat("/proc/self/exe", &st) != 0) return "cannot stat /proc/self/exe";
-    chain.push_back(PathEntry{path, st.st_uid, st.st_mode});
-    std::string dir = path;
+    return unsafe_file_location(path, st);
+}
+
+std::optional<std::string> unsafe_file_location(const std::string& canonical_path, const struct stat& file) {
+    std::vector<PathEntry> chain{PathEntry{canonical_path, file.st_uid, file.st_mode}};
+    struct stat st {};
+    std::string dir = canonical_path;
     while (dir.size() > 1) {
         std::size_t slash = dir.rfind('/');
         dir = slash == 0 ? "/" : dir.substr(0, slash);
@@ -121,13 +109,6 @@ std::optional<std::string> unsafe_own_location() {
         chain.push_back(PathEntry{dir, st.st_uid, st.st_mode});
     }
     return unsafe_location(chain);
-}
-
-void raise_fd_limit() noexcept {
-    struct rlimit limit {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-    limit.rlim_cur = limit.rlim_max;
-    (void)::setrlimit(RLIMIT_NOFILE, &limit);  // best effort: without it, large batches fail per target (9)
 }
 
 }  // namespace banger

@@ -2,6 +2,8 @@
 // inherit (fds, signal dispositions, mask, umask, cwd), so none of it is kept.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <optional>
 #include <string>
 
@@ -27,23 +29,19 @@ namespace banger {
 // drop_privileges).
 [[nodiscard]] bool hold_async_signals() noexcept;
 
+// Empties the environment.
+void forget_environment() noexcept;
+
 // A signalfd that turns readable when INT, TERM, HUP or QUIT arrives (they
 // are held by hold_async_signals), or -1.
 [[nodiscard]] int open_interrupt_fd() noexcept;
-
-// Once the process knows it runs privileged: keep only CAP_KILL (signal
-// other users' processes), CAP_SYS_PTRACE (read their /proc/<pid>/exe and
-// fd/) and CAP_DAC_READ_SEARCH (read files below /proc/<pid> whatever their
-// mode); empty the bounding set; set no_new_privs. Never called on the
-// self-elevation path, which must still exec setuid pkexec.
-[[nodiscard]] Status drop_privileges();
 
 // Why the running binary could have been replaced by someone other than
 // root (see policy/location.hpp), or nullopt if it could not.
 [[nodiscard]] std::optional<std::string> unsafe_own_location();
 
-// A call may hold a pidfd per target (up to 4096, for --wait): raise the
-// soft RLIMIT_NOFILE to the hard limit (no privilege needed for that).
-void raise_fd_limit() noexcept;
+// The same for a file already opened and fstat()ed as `file`, whose path
+// has no symlink left in it: the file and every directory above it.
+[[nodiscard]] std::optional<std::string> unsafe_file_location(const std::string& canonical_path, const struct stat& file);
 
 }  // namespace banger

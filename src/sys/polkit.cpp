@@ -76,24 +76,29 @@ Failure denied(std::string reason) { return Failure{Outcome::NotAuthorized, std:
 
 // One connection to polkitd for the whole call: a batch of pids must not
 // connect to the system bus once per pid. Kept until exit.
+// Also kept when it fails: a later attempt would connect with other
+// credentials (after the helper gave up root), which polkitd would not trust.
 Result<PolkitAuthority*> authority(const PolkitLib& pk) {
-    static PolkitAuthority* cached = nullptr;
-    if (cached != nullptr) return cached;
+    static std::optional<Result<PolkitAuthority*>> cached;
+    if (cached) return *cached;
     GError* error = nullptr;
-    cached = pk.authority_get_sync(nullptr, &error);
-    if (cached == nullptr) {
+    PolkitAuthority* made = pk.authority_get_sync(nullptr, &error);
+    if (made == nullptr) {
         std::string why = error != nullptr ? error->message : "unknown error";
         if (error != nullptr) pk.error_free(error);
-        return denied(fmt::format("cannot reach polkit on the system bus ({}); is polkitd running?", why));
+        cached = denied(fmt::format("cannot reach polkit on the system bus ({}); is polkitd running?", why));
+    } else {
+        cached = made;
     }
-    return cached;
+    return *cached;
 }
 
 // The subject is the caller process with the caller's uid: polkitd would
-// authorize any uid-0 subject, and banger-signal itself runs as root.
-// start_time 0: polkit reads it from /proc itself.
+// authorize any uid-0 subject, and banger-signal itself runs as root. Its
+// start time is the one read when the caller was pinned.
 PolkitSubject* new_subject(const PolkitLib& pk, const PolkitQuery& query) {
-    return pk.unix_process_new_for_owner(query.subject_pid, 0, static_cast<gint>(query.subject_uid));
+    return pk.unix_process_new_for_owner(query.subject_pid, query.subject_start_time,
+                                         static_cast<gint>(query.subject_uid));
 }
 
 PolkitDetails* new_details(const PolkitLib& pk, const PolkitQuery& query) {
@@ -198,7 +203,16 @@ Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
     return read_result(pk, query, result, error);
 }
 
-std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
+Status connect_polkit() {
+    auto loaded = load_polkit();
+    if (!loaded) return std::move(loaded).failure();
+    auto auth = authority(*loaded.value());
+    if (!auth) return std::move(auth).failure();
+    return Done{};
+}
+
+std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries,
+                                     const std::function<Status()>& subject_still_valid) {
     std::vector<Status> statuses;
     statuses.reserve(queries.size());
     auto loaded = load_polkit();
@@ -214,10 +228,15 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries) {
     // call, with a result or an error.
     while (batch.sent < queries.size() || batch.in_flight > 0) {
         while (batch.sent < queries.size() && batch.in_flight < kChecksInFlight) {
+            if (Status valid = subject_still_valid(); !valid) {
+                for (; batch.sent < queries.size(); ++batch.sent) batch.answers[batch.sent].emplace(valid.failure());
+                break;
+            }
             pending[batch.sent] = PendingCheck{&batch, batch.sent};
             send_check(batch, pending[batch.sent]);
             ++batch.sent;
         }
+        if (batch.in_flight == 0) break;
         batch.pk->main_context_iteration(nullptr, TRUE);
     }
     for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*batch.answers[i])));

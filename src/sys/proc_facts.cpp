@@ -1,5 +1,7 @@
 #include "sys/proc_facts.hpp"
 
+#include "policy/proc_status.hpp"
+
 namespace banger {
 
 TargetFacts gather_facts(const PinnedProcess& pinned) {
@@ -9,6 +11,13 @@ TargetFacts gather_facts(const PinnedProcess& pinned) {
     facts.cgroup = pinned.read_file("cgroup", kCgroupCap);
     facts.cmdline = pinned.read_file("cmdline", kCmdlineCap);
     return facts;
+}
+
+bool owned_by(const PinnedProcess& pinned, uid_t uid) {
+    const FileFact status = pinned.read_file("status", 16384);
+    if (status.state != FileState::Read) return false;
+    auto creds = parse_status_credentials(status.text);
+    return creds && creds->uids[0] == uid && creds->uids[1] == uid && creds->uids[2] == uid;
 }
 
 }  // namespace banger

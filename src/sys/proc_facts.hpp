@@ -1,6 +1,8 @@
 // Gathers the facts judge_target() needs about a pinned process.
 #pragma once
 
+#include <sys/types.h>
+
 #include "policy/facts.hpp"
 #include "sys/pidfd.hpp"
 
@@ -10,5 +12,9 @@ namespace banger {
 // /proc/<pid> directory and capped (policy/facts.hpp). Never fails: what
 // could not be read is a fact too.
 [[nodiscard]] TargetFacts gather_facts(const PinnedProcess& pinned);
+
+// Whether every uid of the process (real, effective, saved) is `uid`: what
+// the caller could read of it itself. False when unknown.
+[[nodiscard]] bool owned_by(const PinnedProcess& pinned, uid_t uid);
 
 }  // namespace banger

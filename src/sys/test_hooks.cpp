@@ -8,10 +8,22 @@
 
 namespace banger {
 
-void test_pause(std::string_view point) {
+namespace {
+std::string& pause_spec() {
+    static std::string spec;
+    return spec;
+}
+}  // namespace
+
+void capture_test_hooks() noexcept {
     const char* spec = std::getenv("BANGER_TEST_PAUSE");
-    if (spec == nullptr) return;
-    std::string_view s(spec);
+    if (spec != nullptr) pause_spec() = spec;
+}
+
+void test_pause(std::string_view point) {
+    if (pause_spec().empty()) capture_test_hooks();
+    std::string_view s(pause_spec());
+    if (s.empty()) return;
     std::size_t colon = s.find(':');
     if (colon == std::string_view::npos || s.substr(0, colon) != point) return;
     const std::string base(s.substr(colon + 1));

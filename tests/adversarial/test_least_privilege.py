@@ -7,7 +7,9 @@ Exits 77 without test hooks, root or a writable cgroup2 mount.
 """
 
 import os
+import pwd
 
+from banger_test import helper_user
 from banger_test.codes import OK
 import adversarial
 from adversarial import EXPECTED_CAPS, fd_table, read_status
@@ -36,8 +38,12 @@ class WhilePaused(adversarial.AdversarialTestCase):
     def test_capabilities_and_no_new_privs(self):
         p, pause = self.start_paused(TESTHOOKS, "pinned", "--pid", self.target.pid)
         status = read_status(p.pid)
-        # Still real root (the checks rely on it); only three capabilities.
-        self.assertEqual(status["Uid"].split(), ["0"] * 4)
+        # No longer root: the helper user, for every id, with no supplementary group;
+        # only three capabilities.
+        helper = pwd.getpwnam(helper_user.name())
+        self.assertEqual(status["Uid"].split(), [str(helper.pw_uid)] * 4)
+        self.assertEqual(status["Gid"].split(), [str(helper.pw_gid)] * 4)
+        self.assertEqual(status["Groups"].split(), [])
         self.assertEqual(int(status["CapEff"], 16), EXPECTED_CAPS,
                          f"CapEff {status['CapEff']}, want {EXPECTED_CAPS:016x}")
         self.assertEqual(int(status["CapPrm"], 16), EXPECTED_CAPS,

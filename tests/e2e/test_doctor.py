@@ -32,7 +32,8 @@ SB: sandbox.Sandbox  # set in main() before the tests run
 
 # What --doctor checks, by the name it prints before the colon.
 CHECKS = ('binary', 'pkexec', 'polkit policy', 'polkit rules', 'group', 'authorization',
-          'config', 'cgroup layout', 'service cgroup', 'pidfd', 'cgroup namespace')
+          'config', 'cgroup layout', 'service cgroup', 'service unit', 'helper user', 'pidfd',
+          'cgroup namespace')
 _LINE = re.compile(r'^(?P<level>OK  |WARN|FAIL)  (?P<check>[^:]+): (?P<detail>.*)$')
 _FIX = re.compile(r'^      fix: (?P<fix>.+)$')
 
@@ -98,7 +99,12 @@ class GoodInstall(DoctorTestCase):
         self.assertIn(SB.installed_binary, lines['binary'].detail)
         self.assertIn(SB.runtime_dir, lines['config'].detail)
         self.assertIn(SB.service_cgroup, lines['config'].detail)
-        self.assertLevels(r, lines, 'OK', ['service cgroup'])
+        self.assertLevels(r, lines, 'OK', ['service cgroup', 'helper user'])
+        self.assertIn(SB.helper_user, lines['helper user'].detail)
+        # No systemd as init in the sandbox: the service's own processes cannot be
+        # told from its VMs, and --doctor says so.
+        self.assertLevels(r, lines, 'WARN', ['service unit'])
+        self.assertIn('systemd is not the init system', lines['service unit'].detail)
 
     def test_nonmember_not_authorized(self):
         r, lines = self.doctor(SB.other)

@@ -12,6 +12,7 @@ BANGER_E2E_IMPOSTOR.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -139,8 +140,18 @@ class Pkexec(E2ETestCase):
 
     def test_nonmember_self_elevation_not_authorized(self):
         vm = SB.spawn_vm()
-        r = SB.signal_direct(SB.other, ['--pid', str(vm.pid)])
-        self.assertRefused(r, NOT_AUTHORIZED, vm, SB.other.uid)
+        r = SB.signal_direct(SB.other, ['--pid', str(vm.pid), '--json'])
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertUntouched(r, vm)
+        # The privileged run never happened: pkexec logs its refusal, naming the user,
+        # and banger-signal's unprivileged half logs nothing (a line from the caller's
+        # own process would be the caller's word).
+        self.assertNoAudit(r)
+        self.assertTrue(any(SB.other.name in rec.message for rec in r.audit('pkexec')),
+                        r.describe())
+        # Told apart from pkexec failing for a reason of its own.
+        self.assertEqual(json.loads(r.stdout)['elevation'], 'not-authorized', r.describe())
+        self.assertIn('polkit refused', r.stderr)
 
     def test_member_foreign_process_refused(self):
         stranger = SB.spawn_vm(cgroup=SB.foreign_cgroup)

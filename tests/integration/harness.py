@@ -25,7 +25,7 @@ import sys
 import time
 import unittest
 
-from banger_test import codes, procfs
+from banger_test import codes, helper_user, procfs
 from banger_test.spawn import READY_TIMEOUT, spawn
 from session import close_session, find_cgroup_mounts, session
 
@@ -81,6 +81,7 @@ def main():
     if problem is not None:
         print(f"SKIP: {problem}", file=sys.stderr)
         sys.exit(SKIP_EXIT)
+    helper_user.ensure()
     unittest.main(verbosity=2)
 
 

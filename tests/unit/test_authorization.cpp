@@ -20,22 +20,10 @@ TEST_CASE("polkit: details") {
                               {"exe", "/usr/bin/firecracker"}});
 }
 
-TEST_CASE("pkexec exit statuses") {
-    CHECK(map_pkexec_exit(126).code == 7);
-    CHECK_FALSE(map_pkexec_exit(126).message.empty());
-    CHECK(map_pkexec_exit(127).code == 7);
-    CHECK(map_pkexec_exit(127).message.find("group") != std::string::npos);
-    for (int code : {0, 2, 3, 4, 5, 6, 7, 8, 9, 10}) {
-        CAPTURE(code);
-        CHECK(map_pkexec_exit(code).code == code);
-        CHECK(map_pkexec_exit(code).message.empty());
-    }
-}
-
 TEST_CASE("polkit: one check per accepted target and signal, about that target") {
     const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s/vm", "/usr/bin/firecracker"},
                                       {11, Match::ApiSock, "/u", "/opt/firecracker"}};
-    const Subject subject{77, 1000};
+    const Subject subject{77, 4242, 1000};
     auto term = polkit_queries(targets, parse_signal("TERM").value(), false, subject);
     REQUIRE(term.size() == 2);
     CHECK(term[0].action_id == "org.banger.signal.send");
@@ -45,6 +33,7 @@ TEST_CASE("polkit: one check per accepted target and signal, about that target")
     CHECK(term[1].details[2] == std::pair<std::string, std::string>{"match", "api-sock"});
     for (const PolkitQuery& q : term) {
         CHECK(q.subject_pid == 77);
+        CHECK(q.subject_start_time == 4242U);  // as pinned, never looked up again
         CHECK(q.subject_uid == 1000U);
     }
 
@@ -63,7 +52,7 @@ TEST_CASE("polkit: one check per accepted target and signal, about that target")
 
 TEST_CASE("polkit: a target is allowed only if every check about it said yes") {
     const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s", ""}, {11, Match::Cgroup, "/s", ""}, {12, Match::Cgroup, "/s", ""}};
-    auto queries = polkit_queries(targets, parse_signal("TERM").value(), true, Subject{1, 1000});
+    auto queries = polkit_queries(targets, parse_signal("TERM").value(), true, Subject{1, 0, 1000});
     REQUIRE(queries.size() == 6);
     std::vector<Status> answers(6, Status(Done{}));
     answers[3] = Failure{Outcome::NotAuthorized, "no KILL for you"};  // target 1's KILL

@@ -44,6 +44,16 @@ TEST_CASE("caller authorization") {
     CHECK(malformed.refusal->outcome == Outcome::NotAuthorized);
 }
 
+TEST_CASE("mode: pkexec running the helper as another user than root is refused") {
+    // pkexec --user bsother: PKEXEC_UID says who asked, but we are not root.
+    for (Caller c : {Caller{1001, 1001, std::string_view("1000")}, Caller{1001, 1001, std::string_view("")}}) {
+        Decision d = decide_mode(c, false, false);
+        REQUIRE(d.mode == Mode::Refuse);
+        CHECK(d.refusal->outcome == Outcome::NotAuthorized);
+        CHECK(d.refusal->reason.find("only runs as root") != std::string::npos);
+    }
+}
+
 TEST_CASE("mode: --doctor runs as whoever calls it") {
     for (Caller c : {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}, Caller{0, 0, std::string_view("5")}}) {
         CHECK(decide_mode(c, true, false).mode == Mode::Doctor);

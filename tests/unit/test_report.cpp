@@ -131,20 +131,19 @@ TEST_CASE("report: polkit's part in the audit line") {
     }
 }
 
-TEST_CASE("report: a refused elevation is one audit line saying what was asked") {
+TEST_CASE("report: a refused elevation says why in JSON") {
     CallReport r;
-    r.caller_uid = 1000;
-    r.caller_pid = 55;
     r.call_failure = Failure{Outcome::NotAuthorized, "polkit refused"};
-    r.elevation = ElevationRefusal{127};
-    r.targets = {TargetReport{.pid = 10, .outcome = Outcome::NotAuthorized}, TargetReport{.pid = 11, .outcome = Outcome::NotAuthorized}};
-    auto lines = audit_lines(r);
-    REQUIRE(lines.size() == 1);
-    CHECK(lines[0].text == "caller_uid=1000 caller_pid=55 pids=10,11 signal=TERM outcome=not-authorized code=7 "
-                           "elevation=pkexec pkexec_exit=127 reason=\"polkit refused\"");
-    r.list = true;
-    r.targets.clear();
-    CHECK(audit_lines(r)[0].text.find(" list=1 signal=TERM ") != std::string::npos);
+    r.elevation = PkexecRefusal{127, ElevationCause::PolkitUnavailable, "Error getting authority: ..."};
+    r.targets = {TargetReport{.pid = 10, .outcome = Outcome::NotAuthorized}};
+    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    CHECK(json["elevation"] == "polkit-unavailable");
+    CHECK(json["code"] == 7);
+    CHECK(elevation_reason(*r.elevation).find("polkitd running") != std::string::npos);
+    CHECK(elevation_reason(*r.elevation).find("Error getting authority") != std::string::npos);
+    // A call that was no elevation has no such field.
+    r.elevation.reset();
+    CHECK_FALSE(nlohmann::json::parse(json_lines(r)[0]).contains("elevation"));
 }
 
 TEST_CASE("report: --list is what it lists") {
@@ -159,4 +158,35 @@ TEST_CASE("report: --list is what it lists") {
     CHECK(audit_lines(r)[0].text.find("list=1 accepted=1") != std::string::npos);
     CHECK(exit_code_of(r) == 0);
     CHECK(human_lines(r, true).empty());
+}
+
+TEST_CASE("report: a refused process that is not the caller's shows only the rule that failed") {
+    CallReport r;
+    r.caller_uid = 1000;
+    TargetReport t{.pid = 4242, .outcome = Outcome::NotManaged, .reason = "cgroup /system.slice/polkit.service is not within /s",
+                   .api_sock_reason = "executable /usr/lib/polkit-1/polkitd is not firecracker",
+                   .cgroup = "/system.slice/polkit.service", .exe = "/usr/lib/polkit-1/polkitd", .api_sock = "/run/x"};
+    t.private_to_caller = true;
+    r.targets = {t};
+    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    CHECK(json["exe"].is_null());
+    CHECK(json["api_sock"].is_null());
+    CHECK(json["cgroup"].is_null());
+    CHECK(json["code"] == 4);
+    const std::string reason = json["reason"];
+    CHECK(reason.find("polkitd") == std::string::npos);
+    CHECK(reason.find("polkit.service") == std::string::npos);
+    CHECK(reason.find("service cgroup") != std::string::npos);
+    CHECK(reason.find("api socket") != std::string::npos);
+    const std::string human = human_lines(r, false)[0];
+    CHECK(human.find("polkitd") == std::string::npos);
+    CHECK(human.find("refused: not a banger-managed VM") != std::string::npos);
+    // The audit line, root's, keeps everything.
+    const std::string audit = audit_lines(r)[0].text;
+    CHECK(audit.find("exe=\"/usr/lib/polkit-1/polkitd\"") != std::string::npos);
+    CHECK(audit.find("executable /usr/lib/polkit-1/polkitd is not firecracker") != std::string::npos);
+
+    // The caller's own process: nothing to hide.
+    r.targets[0].private_to_caller = false;
+    CHECK(nlohmann::json::parse(json_lines(r)[0])["exe"] == "/usr/lib/polkit-1/polkitd");
 }

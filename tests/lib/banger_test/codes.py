@@ -26,7 +26,8 @@ TABLE = (
     Code(4, 'NOT_MANAGED', 'not-managed', 'refused: target is not a banger-managed VM'),
     Code(5, 'SIGNAL_REFUSED', 'signal-refused', 'refused: signal not allowed'),
     Code(6, 'PROTECTED', 'protected',
-         'refused: protected process (pid 0 or 1, banger-signal, its caller, a kernel thread)'),
+         'refused: protected process (pid 0 or 1, banger-signal, its caller, a kernel thread, '
+         "the service's own process)"),
     Code(7, 'NOT_AUTHORIZED', 'not-authorized', 'not authorized'),
     Code(8, 'CONFIG_ERROR', 'config-error', 'configuration error'),
     Code(9, 'SYSTEM_ERROR', 'system-error', 'system error'),

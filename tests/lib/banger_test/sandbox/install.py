@@ -32,6 +32,7 @@ class BuildOptions:
     privileged_group: str
     config_path: str
     installed_binary: str
+    helper_user: str
 
 
 def meson_introspect(builddir: str, what: str):
@@ -47,7 +48,8 @@ def read_build_options(builddir: str) -> BuildOptions:
     return BuildOptions(privileged_group=str(opts.get('privileged_group', 'banger')),
                         config_path=str(opts.get('config_path', '/etc/banger/install.toml')),
                         installed_binary=os.path.join(opts['prefix'], opts['bindir'],
-                                                      'banger-signal'))
+                                                      'banger-signal'),
+                        helper_user=str(opts.get('helper_user', 'banger-signal')))
 
 
 def install(builddir: str, stage: str, installed_binary: str, rebuild: bool) -> None:
@@ -112,6 +114,11 @@ def stage_system_files(stage: str, opts: BuildOptions, runtime_dir: str,
         group_lines.append(f'{name}:x:{uid}:')
     passwd += ''.join(f'{u.name}:x:{u.uid}:{u.gid}:banger e2e test user:/nonexistent:'
                       f'/usr/sbin/nologin\n' for u in users)
+    # The system user banger-signal works as, as its sysusers.d entry makes it.
+    if opts.helper_user not in names:
+        helper = free_id(64020)
+        passwd += f'{opts.helper_user}:x:{helper}:{helper}:banger-signal while it works:/:/usr/sbin/nologin\n'
+        group_lines.append(f'{opts.helper_user}:x:{helper}:')
     shadow += ''.join(f'{u.name}:!*:19000:0:99999:7:::\n' for u in users)
     shadow_st = os.stat('/etc/shadow')
     _stage_file(stage, '/etc/passwd', passwd, 0o644)

@@ -50,6 +50,7 @@ class Sandbox:
         self._targets = Targets(self.cgroup_dir, self.service_cgroup)
         self.installed_binary = ''
         self.privileged_group = ''
+        self.helper_user = ''
         self.config_path = ''
         self.member: User | None = None
         self.other: User | None = None
@@ -76,6 +77,7 @@ class Sandbox:
         mounts.tmpfs(self.workspace)
         opts = install.read_build_options(self.builddir)
         self.privileged_group = opts.privileged_group
+        self.helper_user = opts.helper_user
         self.config_path = opts.config_path
         self.installed_binary = opts.installed_binary
         self._step('making /tmp private')

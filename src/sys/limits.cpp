@@ -1,0 +1,77 @@
+#include "sys/limits.hpp"
+
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+namespace banger {
+
+namespace {
+
+constexpr rlim_t kMiB = rlim_t{1} << 20;
+// Per target a pidfd and a /proc dir fd while a chunk of 256 is judged, a
+// pidfd per delivered target during a wait; GLib and the bus take a dozen.
+constexpr rlim_t kBaseFiles = 128;
+constexpr std::size_t kChunk = 256;
+
+struct Need {
+    int resource;
+    const char* name;
+    rlim_t minimum;    // below this the call fails
+    rlim_t preferred;  // what the soft limit is raised to, as far as the hard limit allows
+};
+
+std::string shown(rlim_t value) { return value == RLIM_INFINITY ? "unlimited" : fmt::format("{}", value); }
+
+Status normalize(const Need& need) {
+    rlimit now{};
+    if (::getrlimit(need.resource, &now) != 0) return Done{};  // nothing to normalise
+    rlimit wanted = now;
+    wanted.rlim_cur = std::max(need.minimum, std::min(need.preferred, now.rlim_max));
+    if (wanted.rlim_cur == now.rlim_cur) return Done{};
+    if (wanted.rlim_cur > now.rlim_max) wanted.rlim_max = wanted.rlim_cur;  // needs CAP_SYS_RESOURCE
+    if (::setrlimit(need.resource, &wanted) == 0) return Done{};
+    if (now.rlim_cur >= need.minimum) return Done{};  // tighter than preferred, but enough
+    return Failure{Outcome::SystemError,
+                   fmt::format("the caller's {} is {} (hard limit {}), banger-signal needs at least {}; raise it",
+                               need.name, shown(now.rlim_cur), shown(now.rlim_max), shown(need.minimum))};
+}
+
+}  // namespace
+
+bool forbid_core_dumps() noexcept {
+    const rlimit none{0, 0};
+    return ::setrlimit(RLIMIT_CORE, &none) == 0 && ::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) == 0;
+}
+
+Status normalize_limits(std::size_t targets, bool waits) {
+    const rlim_t files = kBaseFiles + 2 * std::min(targets, kChunk) + (waits ? targets : 0);
+    constexpr rlim_t kStack = 8 * kMiB;
+    const Need needs[] = {
+        {RLIMIT_NOFILE, "RLIMIT_NOFILE", files, RLIM_INFINITY},
+        // GLib maps a stack per thread and its libraries; nothing here needs
+        // much, but an address-space limit counts what is mapped, not used.
+        {RLIMIT_AS, "RLIMIT_AS", 1024 * kMiB, RLIM_INFINITY},
+        {RLIMIT_DATA, "RLIMIT_DATA", 512 * kMiB, RLIM_INFINITY},
+        {RLIMIT_STACK, "RLIMIT_STACK", kStack, kStack},
+        // GLib's threads count against the real uid's processes.
+        {RLIMIT_NPROC, "RLIMIT_NPROC", 64, RLIM_INFINITY},
+    };
+    for (const Need& need : needs) {
+        if (auto ok = normalize(need); !ok) return ok;
+    }
+    pthread_attr_t attr;
+    if (::pthread_attr_init(&attr) == 0) {
+        (void)::pthread_attr_setstacksize(&attr, kStack);
+        (void)::pthread_setattr_default_np(&attr);
+        (void)::pthread_attr_destroy(&attr);
+    }
+    return Done{};
+}
+
+}  // namespace banger

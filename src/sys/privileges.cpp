@@ -1,0 +1,104 @@
+#include "sys/privileges.hpp"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "build_config.hpp"
+#include "policy/proc_status.hpp"
+#include "sys/io.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace banger {
+
+namespace {
+
+constexpr std::uint64_t bit(int cap) { return std::uint64_t{1} << cap; }
+constexpr std::uint64_t kWorkingCapabilities = bit(CAP_KILL) | bit(CAP_SYS_PTRACE) | bit(CAP_DAC_READ_SEARCH);
+
+Failure failed(std::string_view what) { return system_error(what, errno); }
+
+// Every thread of this process, as /proc says, against what step two allows.
+Status verify_every_thread(const HelperUser& user) {
+    UniqueDir tasks = open_dir_at(AT_FDCWD, "/proc/self/task");
+    if (!tasks) return failed("cannot list /proc/self/task");
+    std::size_t seen = 0;
+    while (const struct dirent* entry = next_entry(tasks.get())) {
+        if (entry->d_name[0] == '.') continue;
+        const std::string name = std::string(entry->d_name) + "/status";
+        auto status = read_small_file(::dirfd(tasks.get()), name.c_str(), 16384);
+        auto creds = status ? parse_status_credentials(*status) : std::nullopt;
+        if (!creds) return Failure{Outcome::SystemError, fmt::format("cannot read the credentials of thread {}", entry->d_name)};
+        if (auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities)) {
+            return Failure{Outcome::SystemError,
+                           fmt::format("thread {} kept more privilege than it may: {}", entry->d_name, *excess)};
+        }
+        ++seen;
+    }
+    if (seen == 0) return Failure{Outcome::SystemError, "/proc/self/task lists no thread"};
+    return Done{};
+}
+
+}  // namespace
+
+Result<HelperUser> find_helper_user() {
+    errno = 0;
+    const struct passwd* pw = ::getpwnam(BANGER_HELPER_USER);
+    if (pw == nullptr || pw->pw_uid == 0 || pw->pw_gid == 0) {
+        return Failure{Outcome::ConfigError,
+                       fmt::format("the system user '{}' that banger-signal works as {}; create it with "
+                                   "systemd-sysusers (the package does), or useradd --system {}",
+                                   BANGER_HELPER_USER, pw == nullptr ? "does not exist" : "must not be root",
+                                   BANGER_HELPER_USER)};
+    }
+    return HelperUser{pw->pw_uid, pw->pw_gid};
+}
+
+Status restrict_capabilities() {
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
+                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1) != 0) {
+        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
+    }
+    // CAPNG_SELECT_BOTH: capabilities and the bounding set, which stays empty.
+    if (int rc = capng_apply(CAPNG_SELECT_BOTH); rc != 0) {
+        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot drop capabilities (capng_apply: {})", rc)};
+    }
+    // No exec from here on may gain privileges (setuid, file caps).
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_NO_NEW_PRIVS");
+    return Done{};
+}
+
+Status become_helper_user(const HelperUser& user) {
+    // Keep this thread's permitted set across the uid change; every other
+    // thread loses all of its capabilities with it.
+    if (::prctl(PR_SET_KEEPCAPS, 1UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_KEEPCAPS");
+    // glibc runs each of these in every thread of the process.
+    if (::setgroups(0, nullptr) != 0) return failed("setgroups");
+    if (::setresgid(user.gid, user.gid, user.gid) != 0) return failed("setresgid");
+    if (::setresuid(user.uid, user.uid, user.uid) != 0) return failed("setresuid");
+    if (::prctl(PR_SET_KEEPCAPS, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_KEEPCAPS");
+    capng_clear(CAPNG_SELECT_CAPS);
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
+                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1) != 0) {
+        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
+    }
+    // The bounding set is empty already (step one), and this uid may not change it.
+    if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0) {
+        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot set the working capabilities ({})", rc)};
+    }
+    // A change of uid makes the process dumpable again (per fs.suid_dumpable).
+    if (::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_DUMPABLE");
+    return verify_every_thread(user);
+}
+
+}  // namespace banger
