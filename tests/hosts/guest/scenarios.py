@@ -29,13 +29,13 @@ import traceback
 # The helper does not refuse the service's own main process yet (exit 6, "the service's own
 # process", and absent from --list): another change adds that. Until then the scenario must
 # fail and is reported as xfail; should it pass, the run fails until this is set to True.
-EXPECT_MAINPID_PROTECTED = False
+EXPECT_MAINPID_PROTECTED = True
 
 # The unprivileged half of self-elevation logs pkexec's refusal itself, under the helper's
 # name and with the caller's uid as sender ("outcome=not-authorized code=7
 # elevation=pkexec pkexec_exit=127"): a line that any caller could have written. Until the
 # helper leaves that to pkexec's own log (or root's), the scenario must fail (xfail).
-EXPECT_NO_CALLER_LINES = False
+EXPECT_NO_CALLER_LINES = True
 
 # Who may have sent the helper's journal lines: root, or the dedicated user the helper will
 # switch to while working (created by its sysusers.d entry). Never the caller.
