@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "build_config.hpp"
 #include "policy/outcome.hpp"
@@ -74,10 +74,10 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
                            ->type_name("NAME");
     app.add_flag("--dry-run", request.dry_run, "run every check, signal nothing, report what would happen");
     app.add_flag("--json", cli.json, "one JSON object per target on stdout (JSON Lines)");
-    auto* config_opt = app.add_option("--config", config_arg,
-                                      "install record to use instead of " BANGER_CONFIG_PATH
-                                      " (real root only, not through pkexec)")
-                           ->type_name("PATH");
+    auto* config_opt =
+        app.add_option("--config", config_arg,
+                       "install record to use instead of " BANGER_CONFIG_PATH " (real root only, not through pkexec)")
+            ->type_name("PATH");
     app.add_flag("--verbose", cli.verbose, "also report successful deliveries on stderr");
     auto* wait_opt = app.add_option("--wait", wait_arg,
                                     "after delivery, wait up to SECONDS (fractions allowed) for the targets to exit; "
@@ -92,8 +92,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
                  "pidfd); run it unprivileged; exit 0 if nothing fails, else 8");
     app.add_flag("--list", request.list,
                  "list every process banger-signal would accept (pid, match, exe, cgroup, api socket, start time)");
-    app.footer(fmt::format("Exit codes:\n{}\nSee banger-signal(8) for the acceptance rules and files.",
-                           exit_code_table()));
+    app.footer(
+        fmt::format("Exit codes:\n{}\nSee banger-signal(8) for the acceptance rules and files.", exit_code_table()));
 
     try {
         app.parse(argc, argv);

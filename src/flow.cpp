@@ -17,9 +17,9 @@
 #include "sys/config_file.hpp"
 #include "sys/hardening.hpp"
 #include "sys/pidfd.hpp"
-#include "sys/proc_facts.hpp"
 #include "sys/polkit.hpp"
 #include "sys/privileges.hpp"
+#include "sys/proc_facts.hpp"
 #include "sys/proc_root.hpp"
 #include "sys/test_hooks.hpp"
 
@@ -80,8 +80,8 @@ void authorize(const Context& ctx, std::span<Candidate> chunk) {
     if (accepted.empty()) return;
     // The subject is the pinned caller, checked again before each check.
     const PinnedCaller& caller = *ctx.caller;
-    const auto queries = polkit_queries(targets, ctx.signal, ctx.kill_after,
-                                        Subject{caller.pid(), caller.start_time(), ctx.caller_uid});
+    const auto queries =
+        polkit_queries(targets, ctx.signal, ctx.kill_after, Subject{caller.pid(), caller.start_time(), ctx.caller_uid});
     const auto answers = check_polkit_all(queries, [&caller] { return caller.still_our_parent(); });
     const auto denied = fold_answers(queries, answers, accepted.size());
     for (std::size_t i = 0; i < accepted.size(); ++i) {
@@ -171,8 +171,7 @@ CallReport check_arguments(const Request& request) {
     return report;
 }
 
-CallReport refuse_call(CallReport checked, const Request& request, Failure failure, uid_t caller_uid,
-                       int caller_pid) {
+CallReport refuse_call(CallReport checked, const Request& request, Failure failure, uid_t caller_uid, int caller_pid) {
     checked.targets.clear();
     checked.call_failure.reset();
     checked.caller_uid = caller_uid;

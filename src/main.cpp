@@ -41,7 +41,8 @@ int elevate(int argc, char** argv, const CommandLine& cli) {
     Elevation elevated = elevate_through_pkexec(argc, argv);
     if (elevated.exit_code) return *elevated.exit_code;
     if (elevated.refusal) elevated.failure.reason = elevation_reason(*elevated.refusal);
-    CallReport refused = refuse_call(std::move(checked), cli.request, std::move(elevated.failure), ::getuid(), ::getpid());
+    CallReport refused =
+        refuse_call(std::move(checked), cli.request, std::move(elevated.failure), ::getuid(), ::getpid());
     // Not logged: pkexec logs its own refusal, and a line this unprivileged
     // process sent would be the caller's word, which proves nothing.
     refused.elevation = std::move(elevated.refusal);
@@ -51,7 +52,8 @@ int elevate(int argc, char** argv, const CommandLine& cli) {
 int refuse(const CommandLine& cli, const Decision& decision) {
     CallReport checked = check_arguments(cli.request);
     if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
-    const CallReport refused = refuse_call(std::move(checked), cli.request, *decision.refusal, decision.caller_uid, ::getppid());
+    const CallReport refused =
+        refuse_call(std::move(checked), cli.request, *decision.refusal, decision.caller_uid, ::getppid());
     audit_all(refused);
     return emit(refused, cli.json, cli.verbose);
 }
@@ -82,7 +84,8 @@ int run_main(int argc, char** argv) {
     const CommandLine& cli = std::get<CommandLine>(parsed);
 
     const char* pkexec_uid = std::getenv("PKEXEC_UID");
-    const Caller caller{::getuid(), ::geteuid(), pkexec_uid ? std::optional<std::string_view>(pkexec_uid) : std::nullopt};
+    const Caller caller{::getuid(), ::geteuid(),
+                        pkexec_uid ? std::optional<std::string_view>(pkexec_uid) : std::nullopt};
     const Decision decision = decide_mode(caller, cli.doctor, cli.request.config_path.has_value());
     // As root, the caller's environment must not steer anything, least of
     // all GLib (DBUS_SYSTEM_BUS_ADDRESS, G_DEBUG): PKEXEC_UID was its last use.

@@ -98,8 +98,9 @@ TargetReport as_caller_sees(const TargetReport& t) {
     seen.exe.reset();
     seen.api_sock.reset();
     if (seen.outcome == Outcome::NotManaged && seen.api_sock_reason) {
-        seen.reason = "not in the service cgroup, and not a firecracker serving an api socket in the runtime dir "
-                      "(not your process: the details are in the audit log only)";
+        seen.reason =
+            "not in the service cgroup, and not a firecracker serving an api socket in the runtime dir "
+            "(not your process: the details are in the audit log only)";
         seen.api_sock_reason.reset();
     }
     return seen;
@@ -141,7 +142,7 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
         const TargetReport t = as_caller_sees(target);
         if (succeeded(t.outcome)) {
             if (!verbose) continue;
-            std::string via = t.match == Match::Cgroup  ? fmt::format("cgroup {}", t.cgroup)
+            std::string via = t.match == Match::Cgroup    ? fmt::format("cgroup {}", t.cgroup)
                               : t.match == Match::ApiSock ? fmt::format("api socket {}", t.api_sock.value_or(""))
                                                           : std::string("-");
             lines.push_back(fmt::format("banger-signal: pid {}: {} {} (match: {})", t.pid,
@@ -157,7 +158,8 @@ std::vector<std::string> human_lines(const CallReport& report, bool verbose) {
 
 std::vector<std::string> list_table(const CallReport& report) {
     std::vector<std::string> lines;
-    lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", "PID", "MATCH", "START", "EXE", "CGROUP", "API-SOCK"));
+    lines.push_back(
+        fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", "PID", "MATCH", "START", "EXE", "CGROUP", "API-SOCK"));
     for (const auto& t : report.listed) {
         lines.push_back(fmt::format("{:>8} {:<8} {:>12} {:<28} {:<40} {}", t.pid, match_name(t.match), t.start_time,
                                     printable(t.exe.value_or("-")), printable(t.cgroup.empty() ? "-" : t.cgroup),
@@ -168,7 +170,9 @@ std::vector<std::string> list_table(const CallReport& report) {
 
 std::vector<std::string> json_lines(const CallReport& report) {
     std::vector<std::string> lines;
-    auto opt = [](const std::optional<std::string>& s) -> nlohmann::ordered_json { return s ? nlohmann::ordered_json(*s) : nullptr; };
+    auto opt = [](const std::optional<std::string>& s) -> nlohmann::ordered_json {
+        return s ? nlohmann::ordered_json(*s) : nullptr;
+    };
     if (report.list) {
         for (const auto& t : report.listed) {
             nlohmann::ordered_json j;
@@ -189,7 +193,8 @@ std::vector<std::string> json_lines(const CallReport& report) {
         j["signal"] = report.signal_name;
         j["code"] = exit_code(t.outcome);
         j["outcome"] = outcome_name(report, t.outcome);
-        j["match"] = t.match == Match::None ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(match_name(t.match));
+        j["match"] =
+            t.match == Match::None ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(match_name(t.match));
         j["reason"] = reason_of(report, t);
         j["dry_run"] = report.dry_run;
         j["cgroup"] = t.cgroup.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.cgroup);
@@ -203,8 +208,7 @@ std::vector<std::string> json_lines(const CallReport& report) {
     return lines;
 }
 
-std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport& target,
-                            std::string_view signal) {
+std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport& target, std::string_view signal) {
     return fmt::format("{} pid={} signal={} event=sent match={} cgroup={} exe={}", audit_caller(caller_uid, caller_pid),
                        target.pid, audit_word(signal), audit_match(target.match), audit_quote(target.cgroup),
                        audit_quote(target.exe.value_or("")));
@@ -214,8 +218,10 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = audit_caller(report.caller_uid, report.caller_pid);
     if (report.targets.empty() && report.call_failure) {
-        lines.push_back({report.call_failure->outcome, fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
-                                    exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
+        lines.push_back(
+            {report.call_failure->outcome,
+             fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
+                         exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
         return lines;
     }
     if (report.list) {
@@ -223,7 +229,9 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
         return lines;
     }
     for (const auto& t : report.targets) {
-        lines.push_back({t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} cgroup={} exe={} reason={}",
+        lines.push_back(
+            {t.outcome, fmt::format("{} pid={} signal={} outcome={} code={} match={} polkit={} dry_run={} escalated={} "
+                                    "cgroup={} exe={} reason={}",
                                     who, t.pid, audit_word(report.signal_name), outcome_name(report, t.outcome),
                                     exit_code(t.outcome), audit_match(t.match), polkit_word(t.polkit),
                                     report.dry_run ? 1 : 0, t.escalated ? 1 : 0, audit_quote(t.cgroup),

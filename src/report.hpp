@@ -60,11 +60,10 @@ struct ListedProcess {
     std::uint64_t start_time = 0;  // clock ticks after boot (/proc/<pid>/stat)
 };
 
-
 struct CallReport {
     std::string signal_name = "TERM";
     bool dry_run = false;
-    bool list = false;  // --list: `listed` holds the accepted processes
+    bool list = false;                              // --list: `listed` holds the accepted processes
     std::optional<std::chrono::milliseconds> wait;  // --wait or --kill-after
     bool kill_after = false;                        // the wait was --kill-after's
     uid_t caller_uid = 0;

@@ -18,7 +18,8 @@ Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& ar
     }
     if (args.empty()) return Failure{Outcome::UsageError, "--pid is required"};
     if (args.size() > kMaxPidsPerCall) {
-        return Failure{Outcome::UsageError, fmt::format("too many pids ({}; at most {} per call)", args.size(), kMaxPidsPerCall)};
+        return Failure{Outcome::UsageError,
+                       fmt::format("too many pids ({}; at most {} per call)", args.size(), kMaxPidsPerCall)};
     }
     std::vector<std::uint32_t> pids;
     pids.reserve(args.size());
@@ -40,7 +41,8 @@ Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& ar
 Result<Arguments> parse_arguments(const Request& request, std::uint32_t pid_max) {
     Arguments args;
     if (request.list && (request.signal_arg || request.wait_arg || request.kill_after_arg || request.dry_run)) {
-        return Failure{Outcome::UsageError, "--list cannot be combined with --signal, --wait, --kill-after or --dry-run"};
+        return Failure{Outcome::UsageError,
+                       "--list cannot be combined with --signal, --wait, --kill-after or --dry-run"};
     }
     if (request.wait_arg && request.kill_after_arg) {
         return Failure{Outcome::UsageError, "use either --wait or --kill-after, not both"};

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace banger {
 
 std::string_view polkit_action_for(const Signal& signal) noexcept {
@@ -29,7 +28,8 @@ std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets,
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const AcceptedTarget& t = targets[i];
         for (const Signal& s : signals) {
-            queries.push_back(PolkitQuery{subject.pid, subject.uid, subject.start_time, std::string(polkit_action_for(s)),
+            queries.push_back(PolkitQuery{subject.pid, subject.uid, subject.start_time,
+                                          std::string(polkit_action_for(s)),
                                           polkit_details(t.pid, s, t.match, t.cgroup, t.exe), i});
         }
     }

@@ -28,8 +28,8 @@ inline constexpr std::string_view kActionKill = "org.banger.signal.kill";
 [[nodiscard]] std::string_view polkit_action_for(const Signal& signal) noexcept;
 
 // The details polkit rules can see: pid, signal, match, cgroup, exe.
-[[nodiscard]] std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const Signal& signal, Match match,
-                                                                              std::string_view cgroup,
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const Signal& signal,
+                                                                              Match match, std::string_view cgroup,
                                                                               std::string_view exe);
 
 struct PolkitQuery {

@@ -41,7 +41,7 @@ enum class Mode {
 struct Decision {
     Mode mode = Mode::Refuse;
     std::optional<Failure> refusal;
-    uid_t caller_uid = 0;       // the uid the call is accounted to
+    uid_t caller_uid = 0;          // the uid the call is accounted to
     bool polkit_required = false;  // through pkexec: polkit must agree per target
 };
 

@@ -2,10 +2,10 @@
 // banger's service cgroup.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <cstdint>
 
 #include "policy/result.hpp"
 

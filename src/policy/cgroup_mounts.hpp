@@ -11,8 +11,8 @@ enum class CgroupLayout { Unified, Hybrid, Legacy, None };
 
 struct CgroupMounts {
     CgroupLayout layout = CgroupLayout::None;
-    std::string unified;       // the cgroup2 mount point, if any
-    std::string named_systemd; // the v1 name=systemd mount point, if any
+    std::string unified;        // the cgroup2 mount point, if any
+    std::string named_systemd;  // the v1 name=systemd mount point, if any
 };
 
 // From /proc/self/mountinfo. Mount points are unescaped ("\040" -> ' ').

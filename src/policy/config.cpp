@@ -41,7 +41,8 @@ Result<std::string> validate_config_path(std::string_view key, std::string_view 
     if (has_control_character(value)) return bad("contains a control character");
     // Like the file itself, values are ASCII (a "\u00e1" escape too).
     if (!is_ascii(value)) return bad("contains a non-ASCII character");
-    if (auto problem = path_problem(value)) return bad(fmt::format("'{}' {} (need an absolute, normalized path)", value, *problem));
+    if (auto problem = path_problem(value))
+        return bad(fmt::format("'{}' {} (need an absolute, normalized path)", value, *problem));
     // "/" would make every process (cgroup) or every socket (runtime dir) banger's.
     if (value == "/") return bad("'/' is not allowed");
     return std::string(value);

@@ -19,8 +19,10 @@ std::optional<std::string> policy_exec_path(std::string_view xml, std::string_vi
     std::size_t close = rest.find("</annotate>");
     if (close == std::string_view::npos) return std::nullopt;
     std::string_view value = rest.substr(0, close);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\n' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\n' || value.back() == '\t')) value.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\n' || value.front() == '\t'))
+        value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\n' || value.back() == '\t'))
+        value.remove_suffix(1);
     return std::string(value);
 }
 

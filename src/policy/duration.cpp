@@ -23,7 +23,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view option, std::s
     std::size_t dot = text.find('.');
     std::string_view whole = text.substr(0, dot);
     std::string_view fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-    if (!digits(whole) || whole.size() > 4 || (dot != std::string_view::npos && (!digits(fraction) || fraction.size() > 3))) {
+    if (!digits(whole) || whole.size() > 4 ||
+        (dot != std::string_view::npos && (!digits(fraction) || fraction.size() > 3))) {
         return bad("expected seconds, like 5 or 0.5");
     }
     if (whole.size() > 1 && whole.front() == '0') return bad("leading zeros are not allowed");

@@ -30,10 +30,10 @@ struct FileFact {
 };
 
 struct TargetFacts {
-    FileFact stat;                    // /proc/<pid>/stat
-    std::optional<std::string> exe;   // the /proc/<pid>/exe link; nullopt if it cannot be read
-    FileFact cgroup;                  // /proc/<pid>/cgroup
-    FileFact cmdline;                 // /proc/<pid>/cmdline
+    FileFact stat;                   // /proc/<pid>/stat
+    std::optional<std::string> exe;  // the /proc/<pid>/exe link; nullopt if it cannot be read
+    FileFact cgroup;                 // /proc/<pid>/cgroup
+    FileFact cmdline;                // /proc/<pid>/cmdline
 };
 
 }  // namespace banger

@@ -23,8 +23,10 @@ std::string_view match_name(Match m) noexcept {
 std::optional<Failure> refuse_protected_pid(std::uint32_t pid, const Identity& id) {
     if (pid == 0) return Failure{Outcome::Protected, "pid 0 is never a target (it would signal a process group)"};
     if (pid == 1) return Failure{Outcome::Protected, "pid 1 is the init process"};
-    if (static_cast<std::int64_t>(pid) == id.self_pid) return Failure{Outcome::Protected, "that is banger-signal itself"};
-    if (static_cast<std::int64_t>(pid) == id.caller_pid) return Failure{Outcome::Protected, "that is the caller of banger-signal"};
+    if (static_cast<std::int64_t>(pid) == id.self_pid)
+        return Failure{Outcome::Protected, "that is banger-signal itself"};
+    if (static_cast<std::int64_t>(pid) == id.caller_pid)
+        return Failure{Outcome::Protected, "that is the caller of banger-signal"};
     return std::nullopt;
 }
 

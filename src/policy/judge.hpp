@@ -95,7 +95,6 @@ struct CgroupVerdict {
 // runtime dir. Returns that socket path; a command line alone proves
 // nothing, so judge_target asks for the proof that the process serves it.
 [[nodiscard]] Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_link,
-                                                       std::string_view cmdline_bytes,
-                                                       std::string_view runtime_dir);
+                                                       std::string_view cmdline_bytes, std::string_view runtime_dir);
 
 }  // namespace banger

@@ -9,16 +9,16 @@
 namespace banger {
 
 enum class Outcome {
-    Delivered,       // signal sent (or, with --dry-run, would be sent)
-    UsageError,      // bad option, malformed pid, too many pids
-    NoSuchProcess,   // gone, or exited before delivery
-    NotManaged,      // target is not a banger-managed VM
-    SignalRefused,   // signal not on the allowlist
-    Protected,       // pid 0/1, ourselves, our caller, a kernel thread
-    NotAuthorized,   // not root, --config from a non-root or pkexec caller, polkit said no
-    ConfigError,     // install record missing, insecure or invalid
-    SystemError,     // an unexpected syscall failure
-    StillRunning,    // still alive when --wait or --kill-after gave up
+    Delivered,      // signal sent (or, with --dry-run, would be sent)
+    UsageError,     // bad option, malformed pid, too many pids
+    NoSuchProcess,  // gone, or exited before delivery
+    NotManaged,     // target is not a banger-managed VM
+    SignalRefused,  // signal not on the allowlist
+    Protected,      // pid 0/1, ourselves, our caller, a kernel thread
+    NotAuthorized,  // not root, --config from a non-root or pkexec caller, polkit said no
+    ConfigError,    // install record missing, insecure or invalid
+    SystemError,    // an unexpected syscall failure
+    StillRunning,   // still alive when --wait or --kill-after gave up
 };
 
 struct OutcomeInfo {

@@ -28,12 +28,10 @@ Result<std::uint32_t> parse_pid_number(std::string_view text, std::uint32_t pid_
     // Echo at most a short, printable prefix of hostile input.
     auto shown = [&] { return excerpt(text); };
     if (!all_digits(text)) {
-        return Failure{Outcome::UsageError,
-                       fmt::format("invalid pid '{}': expected decimal digits only", shown())};
+        return Failure{Outcome::UsageError, fmt::format("invalid pid '{}': expected decimal digits only", shown())};
     }
     if (text.size() > 1 && text.front() == '0') {
-        return Failure{Outcome::UsageError,
-                       fmt::format("invalid pid '{}': leading zeros are not allowed", shown())};
+        return Failure{Outcome::UsageError, fmt::format("invalid pid '{}': leading zeros are not allowed", shown())};
     }
     if (text.size() > 10 || to_number(text) > pid_max) {
         return Failure{Outcome::UsageError,

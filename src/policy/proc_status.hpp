@@ -16,7 +16,7 @@ namespace banger {
 struct Credentials {
     std::array<uid_t, 4> uids{};  // real, effective, saved, filesystem
     std::array<gid_t, 4> gids{};
-    std::vector<gid_t> groups;    // supplementary
+    std::vector<gid_t> groups;  // supplementary
     std::uint64_t cap_inheritable = 0;
     std::uint64_t cap_permitted = 0;
     std::uint64_t cap_effective = 0;

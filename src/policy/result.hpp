@@ -21,7 +21,7 @@ public:
     // Implicit on purpose, like std::expected: `return value;` and
     // `return Failure{...};` read naturally in every parser.
     // cppcheck-suppress noExplicitConstructor
-    Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
+    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
     // cppcheck-suppress noExplicitConstructor
     Result(Failure failure) : v_(std::move(failure)) {}  // NOLINT(google-explicit-constructor)
 

@@ -24,9 +24,7 @@ std::string excerpt(std::string_view text, std::size_t max) {
     return out;
 }
 
-bool has_control_character(std::string_view text) noexcept {
-    return std::any_of(text.begin(), text.end(), is_control);
-}
+bool has_control_character(std::string_view text) noexcept { return std::any_of(text.begin(), text.end(), is_control); }
 
 std::string_view next_line(std::string_view& rest) noexcept {
     std::size_t nl = rest.find('\n');

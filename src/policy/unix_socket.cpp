@@ -116,7 +116,8 @@ Result<UnixDiagBatch> parse_unix_diag_dump(std::span<const unsigned char> datagr
         if (batch.done) return bad_reply("more after the end of the dump");
         nlmsghdr hdr{};
         if (!read_at(datagram, at, hdr)) return bad_reply("a truncated message header");
-        if (hdr.nlmsg_len < kHeaderLen || hdr.nlmsg_len > datagram.size() - at) return bad_reply("a bad message length");
+        if (hdr.nlmsg_len < kHeaderLen || hdr.nlmsg_len > datagram.size() - at)
+            return bad_reply("a bad message length");
         if (hdr.nlmsg_seq != seq) return bad_reply("an answer to another request");
         const auto msg = datagram.subspan(at, hdr.nlmsg_len);
         switch (hdr.nlmsg_type) {
@@ -131,7 +132,8 @@ Result<UnixDiagBatch> parse_unix_diag_dump(std::span<const unsigned char> datagr
                 int error = 0;  // struct nlmsgerr starts with it
                 if (!read_at(msg, kHeaderLen, error)) return bad_reply("a truncated error");
                 if (error >= 0) return bad_reply("an acknowledgement instead of an answer");
-                if (error < -4095) return bad_reply(fmt::format("error {}", error));  // not an errno (and -INT_MIN overflows)
+                if (error < -4095)
+                    return bad_reply(fmt::format("error {}", error));  // not an errno (and -INT_MIN overflows)
                 return bad_reply(std::strerror(-error));
             }
             default: return bad_reply("a message of another type");

@@ -44,8 +44,6 @@ spdlog::level::level_enum level_for(Outcome o) noexcept {
 
 }  // namespace
 
-void audit(Outcome outcome, std::string_view line) {
-    audit_logger().log(level_for(outcome), "{}", line);
-}
+void audit(Outcome outcome, std::string_view line) { audit_logger().log(level_for(outcome), "{}", line); }
 
 }  // namespace banger

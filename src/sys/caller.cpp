@@ -19,7 +19,8 @@ namespace {
 Failure gone(int pid) {
     return Failure{Outcome::NotAuthorized,
                    fmt::format("the caller (pid {}) exited before polkit was asked; polkit is never asked about a "
-                               "process that is not the caller", pid)};
+                               "process that is not the caller",
+                               pid)};
 }
 
 }  // namespace

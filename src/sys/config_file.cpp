@@ -1,15 +1,15 @@
 #include "sys/config_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <climits>
-#include <optional>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 

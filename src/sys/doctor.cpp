@@ -15,8 +15,8 @@
 #include "policy/authorization.hpp"
 #include "policy/service.hpp"
 #include "sys/config_file.hpp"
-#include "sys/polkit.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/polkit.hpp"
 #include "sys/privileges.hpp"
 #include "sys/proc_root.hpp"
 #include "sys/systemd.hpp"
@@ -62,7 +62,8 @@ DoctorLine check_pkexec() {
     struct stat st {};
     if (::stat("/usr/bin/pkexec", &st) != 0) return fail("pkexec", "/usr/bin/pkexec is missing", "apt install pkexec");
     if (st.st_uid != 0 || (st.st_mode & S_ISUID) == 0) {
-        return fail("pkexec", "/usr/bin/pkexec is not setuid root", "reinstall pkexec (apt install --reinstall pkexec)");
+        return fail("pkexec", "/usr/bin/pkexec is not setuid root",
+                    "reinstall pkexec (apt install --reinstall pkexec)");
     }
     return ok("pkexec", "/usr/bin/pkexec present and setuid root");
 }
@@ -96,12 +97,14 @@ DoctorLine check_rules(bool member, std::optional<PolkitAnswer> answer) {
         return fail("polkit rules", fmt::format("{} is missing", path), "install banger-signal (meson install)");
     }
     if (answer == PolkitAnswer::Yes) {
-        return ok("polkit rules", fmt::format("{} is not readable by you, but polkit's yes shows the rule works", path));
+        return ok("polkit rules",
+                  fmt::format("{} is not readable by you, but polkit's yes shows the rule works", path));
     }
     if (member) {
         return fail("polkit rules",
                     fmt::format("{} is not readable by you, and polkit does not say yes to a member of '{}': the "
-                                "rule is missing or broken", path, BANGER_PRIVILEGED_GROUP),
+                                "rule is missing or broken",
+                                path, BANGER_PRIVILEGED_GROUP),
                     "as root: check that file, or reinstall banger-signal");
     }
     return warn("polkit rules", fmt::format("{} is not readable by you", path),
@@ -137,10 +140,12 @@ DoctorLine check_authorization(std::optional<PolkitAnswer>& answer_out) {
     if (!answer) return fail("authorization", answer.failure().reason, "start polkitd and install the policy");
     answer_out = answer.value();
     switch (answer.value()) {
-        case PolkitAnswer::Yes: return ok("authorization", fmt::format("polkit allows {} for you without a prompt", kActionRun));
+        case PolkitAnswer::Yes:
+            return ok("authorization", fmt::format("polkit allows {} for you without a prompt", kActionRun));
         case PolkitAnswer::Challenge:
-            return warn("authorization", fmt::format("polkit allows {} for you only after authentication", kActionRun),
-                        fmt::format("fine for an admin at a terminal; for bangerd, join group '{}'", BANGER_PRIVILEGED_GROUP));
+            return warn(
+                "authorization", fmt::format("polkit allows {} for you only after authentication", kActionRun),
+                fmt::format("fine for an admin at a terminal; for bangerd, join group '{}'", BANGER_PRIVILEGED_GROUP));
         case PolkitAnswer::No: break;
     }
     return fail("authorization", fmt::format("polkit does not allow {} for you", kActionRun),
@@ -171,7 +176,8 @@ std::vector<DoctorLine> check_cgroups(const Config& config) {
     switch (mounts.layout) {
         case CgroupLayout::Unified:
         case CgroupLayout::Hybrid:
-            lines.push_back(ok("cgroup layout", fmt::format("{}; cgroup2 at {}", layout_name(mounts.layout), mounts.unified)));
+            lines.push_back(
+                ok("cgroup layout", fmt::format("{}; cgroup2 at {}", layout_name(mounts.layout), mounts.unified)));
             break;
         case CgroupLayout::Legacy:
             if (mounts.named_systemd.empty()) {
@@ -201,8 +207,8 @@ std::vector<DoctorLine> check_cgroups(const Config& config) {
 DoctorLine check_helper_user() {
     auto user = find_helper_user();
     if (!user) return fail("helper user", user.failure().reason, "systemd-sysusers (the package runs it on install)");
-    return ok("helper user", fmt::format("system user '{}' (uid {}) exists; banger-signal works as it", BANGER_HELPER_USER,
-                                         user.value().uid));
+    return ok("helper user", fmt::format("system user '{}' (uid {}) exists; banger-signal works as it",
+                                         BANGER_HELPER_USER, user.value().uid));
 }
 
 // The service's own processes are refused only where systemd can name them.
@@ -213,10 +219,10 @@ DoctorLine check_service_unit(const Config& config) {
                     "point service_cgroup at bangerd-root.service's cgroup");
     }
     if (!systemd_runs()) {
-        return warn("service unit",
-                    fmt::format("systemd is not the init system: the own processes of {} cannot be told from its VMs",
-                                *unit),
-                    "run bangerd-root.service under systemd");
+        return warn(
+            "service unit",
+            fmt::format("systemd is not the init system: the own processes of {} cannot be told from its VMs", *unit),
+            "run bangerd-root.service under systemd");
     }
     auto own = ask_service_processes(*unit);
     if (!own) return warn("service unit", own.failure().reason, "check that systemd answers on the system bus");

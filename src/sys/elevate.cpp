@@ -22,6 +22,8 @@ namespace banger {
 namespace {
 
 constexpr const char* kPkexec = "/usr/bin/pkexec";
+// There is never a terminal to ask: pkexec must not start its own agent.
+constexpr const char* kNoAgent = "--disable-internal-agent";
 // pkexec keeps SHELL, LANG, LC_*, TERM... of the caller and aborts when one
 // is unusual; it needs none of them. The C locale keeps its lines readable
 // by read_pkexec_exit().
@@ -63,18 +65,20 @@ Elevation elevate_through_pkexec(int argc, char** argv) {
     if (self_path != BANGER_INSTALLED_PATH) {
         return failed(Outcome::NotAuthorized,
                       "banger-signal must run as root, and only the installed " BANGER_INSTALLED_PATH
-                      " can be elevated through pkexec (this is " + self_path + "); install it, or run it as root");
+                      " can be elevated through pkexec (this is " +
+                          self_path + "); install it, or run it as root");
     }
 
     std::vector<char*> args;
-    args.push_back(const_cast<char*>(kPkexec));                     // NOLINT(cppcoreguidelines-pro-type-const-cast): execve's signature
-    args.push_back(const_cast<char*>("--disable-internal-agent"));  // NOLINT(cppcoreguidelines-pro-type-const-cast): there is never a terminal to ask
-    args.push_back(const_cast<char*>(BANGER_INSTALLED_PATH));       // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    args.push_back(const_cast<char*>(kPkexec));   // NOLINT(cppcoreguidelines-pro-type-const-cast): execve's signature
+    args.push_back(const_cast<char*>(kNoAgent));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    args.push_back(const_cast<char*>(BANGER_INSTALLED_PATH));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
     args.push_back(nullptr);
 
     std::array<int, 2> fds{};
-    if (::pipe2(fds.data(), O_CLOEXEC) != 0) return failed(Outcome::SystemError, std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0)
+        return failed(Outcome::SystemError, std::string("pipe: ") + std::strerror(errno));
     UniqueFd read_end(fds[0]);
     UniqueFd write_end(fds[1]);
     posix_spawn_file_actions_t actions;
@@ -92,12 +96,15 @@ Elevation elevate_through_pkexec(int argc, char** argv) {
     pid_t child = 0;
     // pkexec is setuid root: it must not inherit no_new_privs, and this path
     // never sets it.
-    int err = ::posix_spawn(&child, kPkexec, &actions, nullptr, args.data(),
-                            const_cast<char* const*>(kEnvironment.data()));  // NOLINT(cppcoreguidelines-pro-type-const-cast): execve's signature
+    int err =
+        ::posix_spawn(&child, kPkexec, &actions, nullptr, args.data(),
+                      const_cast<char* const*>(
+                          kEnvironment.data()));  // NOLINT(cppcoreguidelines-pro-type-const-cast): execve's signature
     (void)::posix_spawn_file_actions_destroy(&actions);
     if (lowered) (void)::setrlimit(RLIMIT_NOFILE, &files);
     write_end.reset();
-    if (err != 0) return failed(Outcome::NotAuthorized, std::string("cannot run ") + kPkexec + ": " + std::strerror(err));
+    if (err != 0)
+        return failed(Outcome::NotAuthorized, std::string("cannot run ") + kPkexec + ": " + std::strerror(err));
 
     const std::string said = relay(read_end.get());
     int status = 0;
@@ -105,7 +112,8 @@ Elevation elevate_through_pkexec(int argc, char** argv) {
         if (errno != EINTR) return failed(Outcome::SystemError, std::string("waitpid: ") + std::strerror(errno));
     }
     if (WIFSIGNALED(status)) {
-        return failed(Outcome::SystemError, std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
+        return failed(Outcome::SystemError,
+                      std::string("pkexec was killed by signal ") + std::to_string(WTERMSIG(status)));
     }
     if (auto refusal = read_pkexec_exit(WEXITSTATUS(status), said)) {
         return Elevation{std::nullopt, Failure{Outcome::NotAuthorized, {}}, std::move(refusal)};

@@ -10,9 +10,9 @@
 namespace banger {
 
 struct Elevation {
-    std::optional<int> exit_code;           // the privileged run's exit code, if it ran
-    Failure failure{};                      // else why not
-    std::optional<PkexecRefusal> refusal;   // pkexec's own refusal (126, 127)
+    std::optional<int> exit_code;          // the privileged run's exit code, if it ran
+    Failure failure{};                     // else why not
+    std::optional<PkexecRefusal> refusal;  // pkexec's own refusal (126, 127)
 };
 
 // Runs "/usr/bin/pkexec --disable-internal-agent <installed path> argv[1..]"

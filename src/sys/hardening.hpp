@@ -42,6 +42,7 @@ void forget_environment() noexcept;
 
 // The same for a file already opened and fstat()ed as `file`, whose path
 // has no symlink left in it: the file and every directory above it.
-[[nodiscard]] std::optional<std::string> unsafe_file_location(const std::string& canonical_path, const struct stat& file);
+[[nodiscard]] std::optional<std::string> unsafe_file_location(const std::string& canonical_path,
+                                                              const struct stat& file);
 
 }  // namespace banger

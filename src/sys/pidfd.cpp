@@ -22,9 +22,7 @@ namespace {
 // glibc 2.36's <sys/pidfd.h> is not usable from C++ (no extern "C"), so the
 // two pidfd calls go through syscall(2). Both take only integers and a null
 // siginfo pointer: nothing of ours is exposed to the kernel.
-int sys_pidfd_open(int pid) noexcept {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U));
-}
+int sys_pidfd_open(int pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
 int sys_pidfd_send_signal(int pidfd, int sig) noexcept {
     return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0U));
 }
@@ -47,9 +45,11 @@ Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
             // pidfd_open refuses ids that are not thread-group leaders
             // (EINVAL before Linux 6.9, ENOENT since).
             case EINVAL:
-            case ENOENT: return is_thread_id(proc_fd, pid) ? Failure{Outcome::NotManaged, "that is a thread id, not a process"}
-                                                           : Failure{Outcome::NoSuchProcess, "no process has that pid"};
-            case ENOSYS: return Failure{Outcome::SystemError, "kernel lacks pidfd_open (Linux 5.3 or newer is required)"};
+            case ENOENT:
+                return is_thread_id(proc_fd, pid) ? Failure{Outcome::NotManaged, "that is a thread id, not a process"}
+                                                  : Failure{Outcome::NoSuchProcess, "no process has that pid"};
+            case ENOSYS:
+                return Failure{Outcome::SystemError, "kernel lacks pidfd_open (Linux 5.3 or newer is required)"};
             default: return system_error("pidfd_open", errno);
         }
     }

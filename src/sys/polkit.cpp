@@ -131,8 +131,10 @@ Status to_status(const PolkitQuery& query, Result<PolkitAnswer> answer) {
     switch (answer.value()) {
         case PolkitAnswer::Yes: return Done{};
         case PolkitAnswer::Challenge:
-            return denied(fmt::format("polkit denied {} for uid {} (it would need authentication, which is not "
-                                      "possible here)", query.action_id, query.subject_uid));
+            return denied(
+                fmt::format("polkit denied {} for uid {} (it would need authentication, which is not "
+                            "possible here)",
+                            query.action_id, query.subject_uid));
         case PolkitAnswer::No: break;
     }
     return denied(fmt::format("polkit denied {} for uid {}", query.action_id, query.subject_uid));
@@ -163,8 +165,9 @@ void on_checked(GObject* source, GAsyncResult* res, gpointer user_data) {
     auto* pending = static_cast<PendingCheck*>(user_data);
     Batch& batch = *pending->batch;
     GError* error = nullptr;
-    PolkitAuthorizationResult* result =
-        batch.pk->check_authorization_finish(reinterpret_cast<PolkitAuthority*>(source), res, &error);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): GObject upcast
+    PolkitAuthorizationResult* result = batch.pk->check_authorization_finish(
+        reinterpret_cast<PolkitAuthority*>(source), res,
+        &error);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): GObject upcast
     batch.answers[pending->index].emplace(read_result(*batch.pk, (*batch.queries)[pending->index], result, error));
     --batch.in_flight;
 }
@@ -196,8 +199,9 @@ Result<PolkitAnswer> ask_polkit(const PolkitQuery& query) {
     GError* error = nullptr;
     // Flags none: no interaction. A challenge counts as a denial, because
     // nobody could answer it here.
-    PolkitAuthorizationResult* result = pk.check_authorization_sync(
-        auth.value(), subject, query.action_id.c_str(), details, POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, &error);
+    PolkitAuthorizationResult* result =
+        pk.check_authorization_sync(auth.value(), subject, query.action_id.c_str(), details,
+                                    POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, nullptr, &error);
     pk.object_unref(details);
     pk.object_unref(subject);
     return read_result(pk, query, result, error);
@@ -221,7 +225,8 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries,
         for (std::size_t i = 0; i < queries.size(); ++i) statuses.emplace_back(auth.failure());
         return statuses;
     }
-    Batch batch{loaded.value(), auth.value(), &queries, std::vector<std::optional<Result<PolkitAnswer>>>(queries.size())};
+    Batch batch{loaded.value(), auth.value(), &queries,
+                std::vector<std::optional<Result<PolkitAnswer>>>(queries.size())};
     std::vector<PendingCheck> pending(queries.size());
     // The replies arrive on the default main context; each callback fills
     // its slot and frees a place in the window. polkit always completes a
@@ -239,7 +244,8 @@ std::vector<Status> check_polkit_all(const std::vector<PolkitQuery>& queries,
         if (batch.in_flight == 0) break;
         batch.pk->main_context_iteration(nullptr, TRUE);
     }
-    for (std::size_t i = 0; i < queries.size(); ++i) statuses.push_back(to_status(queries[i], std::move(*batch.answers[i])));
+    for (std::size_t i = 0; i < queries.size(); ++i)
+        statuses.push_back(to_status(queries[i], std::move(*batch.answers[i])));
     return statuses;
 }
 

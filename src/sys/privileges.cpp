@@ -37,7 +37,9 @@ Status verify_every_thread(const HelperUser& user) {
         const std::string name = std::string(entry->d_name) + "/status";
         auto status = read_small_file(::dirfd(tasks.get()), name.c_str(), 16384);
         auto creds = status ? parse_status_credentials(*status) : std::nullopt;
-        if (!creds) return Failure{Outcome::SystemError, fmt::format("cannot read the credentials of thread {}", entry->d_name)};
+        if (!creds)
+            return Failure{Outcome::SystemError,
+                           fmt::format("cannot read the credentials of thread {}", entry->d_name)};
         if (auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities)) {
             return Failure{Outcome::SystemError,
                            fmt::format("thread {} kept more privilege than it may: {}", entry->d_name, *excess)};
@@ -54,19 +56,19 @@ Result<HelperUser> find_helper_user() {
     errno = 0;
     const struct passwd* pw = ::getpwnam(BANGER_HELPER_USER);
     if (pw == nullptr || pw->pw_uid == 0 || pw->pw_gid == 0) {
-        return Failure{Outcome::ConfigError,
-                       fmt::format("the system user '{}' that banger-signal works as {}; create it with "
-                                   "systemd-sysusers (the package does), or useradd --system {}",
-                                   BANGER_HELPER_USER, pw == nullptr ? "does not exist" : "must not be root",
-                                   BANGER_HELPER_USER)};
+        return Failure{
+            Outcome::ConfigError,
+            fmt::format("the system user '{}' that banger-signal works as {}; create it with "
+                        "systemd-sysusers (the package does), or useradd --system {}",
+                        BANGER_HELPER_USER, pw == nullptr ? "does not exist" : "must not be root", BANGER_HELPER_USER)};
     }
     return HelperUser{pw->pw_uid, pw->pw_gid};
 }
 
 Status restrict_capabilities() {
     capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
-                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1) != 0) {
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL, CAP_SYS_PTRACE,
+                      CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1) != 0) {
         return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
     }
     // CAPNG_SELECT_BOTH: capabilities and the bounding set, which stays empty.
@@ -88,8 +90,8 @@ Status become_helper_user(const HelperUser& user) {
     if (::setresuid(user.uid, user.uid, user.uid) != 0) return failed("setresuid");
     if (::prctl(PR_SET_KEEPCAPS, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_KEEPCAPS");
     capng_clear(CAPNG_SELECT_CAPS);
-    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL,
-                      CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, -1) != 0) {
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL, CAP_SYS_PTRACE,
+                      CAP_DAC_READ_SEARCH, -1) != 0) {
         return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
     }
     // The bounding set is empty already (step one), and this uid may not change it.

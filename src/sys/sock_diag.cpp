@@ -95,7 +95,9 @@ Status prove(const PinnedProcess& pinned, const std::string& runtime_dir, const 
     const std::vector<unsigned char> request = unix_diag_dump_request(kSeq);
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(diag.get(), request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&kernel),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockaddr API
+    if (::sendto(diag.get(), request.data(), request.size(), 0,
+                 reinterpret_cast<const sockaddr*>(
+                     &kernel),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockaddr API
                  sizeof kernel) < 0) {
         return system_error("cannot ask sock_diag", errno);
     }

@@ -37,8 +37,7 @@ void test_pause(std::string_view point) {
     int in = ::open((base + ".resume").c_str(), O_RDONLY | O_CLOEXEC);
     if (in >= 0) {
         char c = 0;
-        while (::read(in, &c, 1) == 1 && c != '\n') {
-        }
+        while (::read(in, &c, 1) == 1 && c != '\n') {}
         ::close(in);
     }
 }

@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string& path = r.value();
         FUZZ_REQUIRE(fuzz::starts_with(path, "/"));
         FUZZ_REQUIRE(path != "/.." && !fuzz::starts_with(path, "/../"));  // outside our cgroup namespace
-        FUZZ_REQUIRE(!fuzz::ends_with(path, " (deleted)"));                // a removed cgroup
+        FUZZ_REQUIRE(!fuzz::ends_with(path, " (deleted)"));               // a removed cgroup
         FUZZ_REQUIRE(!path_problem(path));
         FUZZ_REQUIRE(path.find('\n') == std::string::npos);
         FUZZ_REQUIRE(file.find(path) != std::string_view::npos);  // taken from the file, not made up

@@ -52,9 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_REQUIRE(claim.failure().outcome == Outcome::NotManaged);
     }
     // Never without the right executable, whatever argv says.
-    for (std::optional<std::string_view> exe : {std::optional<std::string_view>{},
-                                                std::optional<std::string_view>("/usr/bin/firecracker (deleted)"),
-                                                std::optional<std::string_view>("/usr/bin/firecracker-x")}) {
+    for (std::optional<std::string_view> exe :
+         {std::optional<std::string_view>{}, std::optional<std::string_view>("/usr/bin/firecracker (deleted)"),
+          std::optional<std::string_view>("/usr/bin/firecracker-x")}) {
         FUZZ_REQUIRE(!judge_api_sock_claim(exe, bytes, kRuntimeDir).ok());
     }
     return 0;

@@ -48,9 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // The layout agrees with what was found.
     switch (m.layout) {
-        case CgroupLayout::Unified:
-            FUZZ_REQUIRE(!m.unified.empty() && m.named_systemd.empty());
-            break;
+        case CgroupLayout::Unified: FUZZ_REQUIRE(!m.unified.empty() && m.named_systemd.empty()); break;
         case CgroupLayout::Hybrid: FUZZ_REQUIRE(!m.unified.empty()); break;
         case CgroupLayout::Legacy: FUZZ_REQUIRE(m.unified.empty()); break;
         case CgroupLayout::None: FUZZ_REQUIRE(m.unified.empty() && m.named_systemd.empty()); break;

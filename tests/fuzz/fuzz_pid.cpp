@@ -58,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_REQUIRE(digits.find_first_not_of("0123456789") == std::string_view::npos);
         const std::string canonical = std::to_string(*pid_max);
         FUZZ_REQUIRE(fuzz::ends_with(digits, canonical));
-        FUZZ_REQUIRE(digits.substr(0, digits.size() - canonical.size()).find_first_not_of('0') == std::string_view::npos);
+        FUZZ_REQUIRE(digits.substr(0, digits.size() - canonical.size()).find_first_not_of('0') ==
+                     std::string_view::npos);
     }
     return 0;
 }

@@ -17,8 +17,14 @@ struct Allowed {
 };
 
 constexpr std::array<Allowed, 8> kAllowed{{
-    {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT}, {"HUP", SIGHUP},
-    {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ABRT", SIGABRT},
+    {"TERM", SIGTERM},
+    {"KILL", SIGKILL},
+    {"INT", SIGINT},
+    {"HUP", SIGHUP},
+    {"QUIT", SIGQUIT},
+    {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2},
+    {"ABRT", SIGABRT},
 }};
 
 char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }

@@ -19,32 +19,30 @@
 // Every other signal banger-signal may send keeps its default action, so the
 // parent can tell from waitpid() which signal arrived.
 #include <cerrno>
-#include <cstddef>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace {
 
 constexpr int exit_setup_failed = 70;
 
-bool env_is_one(const char* name)
-{
+bool env_is_one(const char* name) {
     const char* value = std::getenv(name);
     return value != nullptr && std::string_view{value} == "1";
 }
 
-std::string api_sock_from_args(int argc, char** argv)
-{
+std::string api_sock_from_args(int argc, char** argv) {
     constexpr std::string_view long_eq = "--api-sock=";
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg{argv[i]};
@@ -58,14 +56,12 @@ std::string api_sock_from_args(int argc, char** argv)
     return {};
 }
 
-[[noreturn]] void die(const char* what)
-{
+[[noreturn]] void die(const char* what) {
     std::fprintf(stderr, "standin: %s: %s\n", what, std::strerror(errno));
     std::_Exit(exit_setup_failed);
 }
 
-void reset_signals(bool ignore_term)
-{
+void reset_signals(bool ignore_term) {
     // Dispositions ignored by whoever spawned us survive exec; reset them.
     for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGABRT}) {
         std::signal(sig, SIG_DFL);
@@ -78,8 +74,7 @@ void reset_signals(bool ignore_term)
     }
 }
 
-void bind_listening_socket(const std::string& path, bool do_listen)
-{
+void bind_listening_socket(const std::string& path, bool do_listen) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path.empty() || path.size() >= sizeof addr.sun_path) {
@@ -103,13 +98,12 @@ void bind_listening_socket(const std::string& path, bool do_listen)
 
 // The kernel prints abstract names in /proc/net/unix byte for byte, newlines
 // included: a name can end its own line and write a whole second one.
-void bind_forged_abstract_socket(const std::string& claimed)
-{
+void bind_forged_abstract_socket(const std::string& claimed) {
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         die("socket");
     }
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd, &st) != 0) {
         die("fstat");
     }
@@ -132,8 +126,7 @@ void bind_forged_abstract_socket(const std::string& claimed)
     }
 }
 
-int ready_fd()
-{
+int ready_fd() {
     const char* value = std::getenv("STANDIN_READY_FD");
     if (value == nullptr) {
         return STDOUT_FILENO;
@@ -149,16 +142,14 @@ int ready_fd()
 
 }  // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     reset_signals(env_is_one("STANDIN_IGNORE_TERM"));
 
     if (env_is_one("STANDIN_FORGE_NET_UNIX")) {
         bind_forged_abstract_socket(api_sock_from_args(argc, argv));
     } else if (!env_is_one("STANDIN_NO_BIND")) {
         const char* override_path = std::getenv("STANDIN_BIND_PATH");
-        const std::string path = override_path != nullptr ? std::string{override_path}
-                                                           : api_sock_from_args(argc, argv);
+        const std::string path = override_path != nullptr ? std::string{override_path} : api_sock_from_args(argc, argv);
         if (!path.empty()) {
             bind_listening_socket(path, !env_is_one("STANDIN_NO_LISTEN"));
         }

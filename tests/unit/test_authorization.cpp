@@ -16,7 +16,10 @@ TEST_CASE("polkit: KILL has its own action") {
 TEST_CASE("polkit: details") {
     auto d = polkit_details(4242, parse_signal("sigterm").value(), Match::ApiSock, "/s", "/usr/bin/firecracker");
     using P = std::pair<std::string, std::string>;
-    CHECK(d == std::vector<P>{{"pid", "4242"}, {"signal", "TERM"}, {"match", "api-sock"}, {"cgroup", "/s"},
+    CHECK(d == std::vector<P>{{"pid", "4242"},
+                              {"signal", "TERM"},
+                              {"match", "api-sock"},
+                              {"cgroup", "/s"},
                               {"exe", "/usr/bin/firecracker"}});
 }
 
@@ -51,7 +54,8 @@ TEST_CASE("polkit: one check per accepted target and signal, about that target")
 }
 
 TEST_CASE("polkit: a target is allowed only if every check about it said yes") {
-    const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s", ""}, {11, Match::Cgroup, "/s", ""}, {12, Match::Cgroup, "/s", ""}};
+    const AcceptedTarget targets[] = {
+        {10, Match::Cgroup, "/s", ""}, {11, Match::Cgroup, "/s", ""}, {12, Match::Cgroup, "/s", ""}};
     auto queries = polkit_queries(targets, parse_signal("TERM").value(), true, Subject{1, 0, 1000});
     REQUIRE(queries.size() == 6);
     std::vector<Status> answers(6, Status(Done{}));

@@ -8,7 +8,8 @@ TEST_CASE("PKEXEC_UID parsing") {
     CHECK(parse_uid("0") == 0U);
     CHECK(parse_uid("1000") == 1000U);
     CHECK(parse_uid("4294967294") == 4294967294U);
-    for (const char* bad : {"", "-1", "+1", "01", " 1", "1 ", "4294967295", "4294967296", "99999999999", "abc", "1e3"}) {
+    for (const char* bad :
+         {"", "-1", "+1", "01", " 1", "1 ", "4294967295", "4294967296", "99999999999", "abc", "1e3"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_uid(bad).has_value());
     }
@@ -55,7 +56,8 @@ TEST_CASE("mode: pkexec running the helper as another user than root is refused"
 }
 
 TEST_CASE("mode: --doctor runs as whoever calls it") {
-    for (Caller c : {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}, Caller{0, 0, std::string_view("5")}}) {
+    for (Caller c :
+         {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}, Caller{0, 0, std::string_view("5")}}) {
         CHECK(decide_mode(c, true, false).mode == Mode::Doctor);
     }
 }

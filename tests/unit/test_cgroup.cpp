@@ -17,7 +17,7 @@ TEST_CASE("cgroup file: which line is used") {
     const Row rows[] = {
         {"cgroup-v2-service-child.txt", "/system.slice/bangerd-root.service/vm-1"},
         {"cgroup-hybrid-service.txt", "/fixture-rec/system.slice/bangerd-root.service"},
-        {"cgroup-hybrid-root.txt", "/"},  // 0::/ and name=systemd:/ -> "/"
+        {"cgroup-hybrid-root.txt", "/"},                                              // 0::/ and name=systemd:/ -> "/"
         {"cgroup-hybrid-systemd-service.txt", "/system.slice/bangerd-root.service"},  // 0::/ falls back
         {"cgroup-hybrid-v2-wins.txt", "/user.slice"},  // a real v2 path is never overridden
         {"cgroup-v1-only.txt", "/system.slice/bangerd-root.service"},
@@ -69,7 +69,8 @@ TEST_CASE("cgroup: component match, never substring") {
     CHECK(is_within_cgroup("/system.slice/bangerd-root.service/a/b/c", kService));
     CHECK_FALSE(is_within_cgroup("/system.slice/bangerd-root.service-x", kService));
     CHECK_FALSE(is_within_cgroup("/system.slice/bangerd-root.servicex/vm", kService));
-    CHECK_FALSE(is_within_cgroup("/user.slice/user-1000.slice/user@1000.service/app.slice/bangerd-root.service", kService));
+    CHECK_FALSE(
+        is_within_cgroup("/user.slice/user-1000.slice/user@1000.service/app.slice/bangerd-root.service", kService));
     CHECK_FALSE(is_within_cgroup("/system.slice", kService));
     CHECK_FALSE(is_within_cgroup("/", kService));
     CHECK_FALSE(is_within_cgroup("/x/system.slice/bangerd-root.service", kService));

@@ -48,7 +48,7 @@ TEST_CASE("cmdline: argv[0] is never a flag, and look-alikes are not flags") {
     CHECK_FALSE(find_api_sock(V{"firecracker", "-ab", "/run/banger/x"}).ok());
     CHECK_FALSE(find_api_sock(V{"firecracker", "--api-sock=/a", "--api-sock=/b"}).ok());
     CHECK_FALSE(find_api_sock(V{"firecracker", "-a", "/a", "--api-sock", "/a"}).ok());  // even if equal
-    CHECK(find_api_sock(V{"firecracker", "--api-sock="}).value().empty());  // judged later as not absolute
+    CHECK(find_api_sock(V{"firecracker", "--api-sock="}).value().empty());              // judged later as not absolute
     CHECK(find_api_sock(V{"firecracker", "--id", "x", "-a", "/run/banger/x"}).value() == "/run/banger/x");
 }
 

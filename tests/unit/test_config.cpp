@@ -16,7 +16,8 @@ runtime_dir = "/var/run/banger2"
 service_cgroup = "/banger.slice/bangerd-root.service"
 [vm]
 kernel = "/boot/vmlinux"
-)", "t.toml");
+)",
+                             "t.toml");
     REQUIRE(full.ok());
     CHECK(full.value().runtime_dir == "/var/run/banger2");
     CHECK(full.value().service_cgroup == "/banger.slice/bangerd-root.service");
@@ -46,8 +47,8 @@ TEST_CASE("config: invalid values are configuration errors") {
         "a.[",
         "[\n",
         "sp = [\"/a\",}",
-        "k\u02dd = 1",             // toml++ 3.3 reaches "unreachable" on some non-ASCII
-        "# comment \xc3\xa9\n",  // any non-ASCII byte is refused
+        "k\u02dd = 1",                     // toml++ 3.3 reaches "unreachable" on some non-ASCII
+        "# comment \xc3\xa9\n",            // any non-ASCII byte is refused
         "runtime_dir = \"/run/\\u00e1\"",  // ... and so is an escape that decodes to one
     };
     for (const char* text : bad) {

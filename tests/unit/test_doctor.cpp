@@ -16,7 +16,8 @@ TEST_CASE("doctor: exec.path of the gate action") {
     CHECK(policy_exec_path(xml, "org.banger.signal.run") == "/usr/local/bin/banger-signal");
     CHECK(policy_exec_path(xml, "org.banger.signal.send") == "/wrong");
     CHECK_FALSE(policy_exec_path(xml, "org.banger.signal.kill").has_value());
-    CHECK_FALSE(policy_exec_path("<action id=\"org.banger.signal.run\"></action>", "org.banger.signal.run").has_value());
+    CHECK_FALSE(
+        policy_exec_path("<action id=\"org.banger.signal.run\"></action>", "org.banger.signal.run").has_value());
 }
 
 TEST_CASE("doctor: lines and verdict") {

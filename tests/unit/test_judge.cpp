@@ -103,7 +103,9 @@ TEST_CASE("judge: api-sock claim") {
 namespace {
 
 FileFact read_as(std::string text) { return FileFact{FileState::Read, std::move(text), {}}; }
-FileFact in_state(FileState state) { return FileFact{state, {}, state == FileState::Unreadable ? "cannot read it: EIO" : ""}; }
+FileFact in_state(FileState state) {
+    return FileFact{state, {}, state == FileState::Unreadable ? "cannot read it: EIO" : ""};
+}
 
 const std::string kGoodCmdline = cmd({"firecracker", "--api-sock", "/run/banger/vm1.sock"});
 
@@ -156,8 +158,8 @@ TEST_CASE("judge_target: each fact's state, each rule's refusal") {
         Scope scope;
         Verdict::Kind kind;
         Outcome outcome;
-        const char* reason;          // in Verdict::reason
-        const char* api_sock_reason; // in Verdict::api_sock_reason, or nullptr: none
+        const char* reason;           // in Verdict::reason
+        const char* api_sock_reason;  // in Verdict::api_sock_reason, or nullptr: none
     };
     auto with = [](auto change) {
         TargetFacts facts = legacy_vm();
@@ -184,28 +186,33 @@ TEST_CASE("judge_target: each fact's state, each rule's refusal") {
          Verdict::Kind::Refuse, Outcome::SystemError, "EIO", nullptr},
         {"cgroup too large: rule 1 fails, rule 2 still judged",
          with([](TargetFacts& f) { f.cgroup = in_state(FileState::TooLarge); }), kScope,
-         Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "/proc/<pid>/cgroup is larger than 65536 bytes", nullptr},
+         Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "/proc/<pid>/cgroup is larger than 65536 bytes",
+         nullptr},
         {"removed cgroup", with([](TargetFacts& f) { f.cgroup = read_as(fixture("cgroup-v2-deleted.txt")); }), kScope,
          Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "removed cgroup", nullptr},
-        {"private cgroup namespace", with([](TargetFacts& f) { f.cgroup = read_as(fixture("cgroup-v2-service-child.txt")); }),
-         private_ns, Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "namespace", nullptr},
+        {"private cgroup namespace",
+         with([](TargetFacts& f) { f.cgroup = read_as(fixture("cgroup-v2-service-child.txt")); }), private_ns,
+         Verdict::Kind::NeedsSocketProof, Outcome::NotManaged, "namespace", nullptr},
         {"exe not firecracker", with([](TargetFacts& f) { f.exe = "/usr/lib/polkit-1/polkitd"; }), kScope,
-         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "executable /usr/lib/polkit-1/polkitd is not firecracker"},
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within",
+         "executable /usr/lib/polkit-1/polkitd is not firecracker"},
         {"exe unreadable", with([](TargetFacts& f) { f.exe.reset(); }), kScope, Verdict::Kind::Refuse,
          Outcome::NotManaged, "is not within", "executable is unreadable"},
         {"exe deleted", with([](TargetFacts& f) { f.exe = "/usr/bin/firecracker (deleted)"; }), kScope,
          Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "was deleted"},
         {"cmdline too large", with([](TargetFacts& f) { f.cmdline = in_state(FileState::TooLarge); }), kScope,
-         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "/proc/<pid>/cmdline is larger than 131072 bytes"},
+         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within",
+         "/proc/<pid>/cmdline is larger than 131072 bytes"},
         {"cmdline gone", with([](TargetFacts& f) { f.cmdline = in_state(FileState::Gone); }), kScope,
          Verdict::Kind::Refuse, Outcome::NoSuchProcess, "exited during the checks", nullptr},
         {"cmdline unreadable", with([](TargetFacts& f) { f.cmdline = in_state(FileState::Unreadable); }), kScope,
          Verdict::Kind::Refuse, Outcome::SystemError, "EIO", nullptr},
         {"no api socket flag", with([](TargetFacts& f) { f.cmdline = read_as(cmd({"firecracker"})); }), kScope,
          Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "no --api-sock"},
-        {"socket outside the runtime dir",
-         with([](TargetFacts& f) { f.cmdline = read_as(cmd({"firecracker", "--api-sock", "/tmp/x"})); }), kScope,
-         Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "not inside /run/banger"},
+        {"socket outside the runtime dir", with([](TargetFacts& f) {
+             f.cmdline = read_as(cmd({"firecracker", "--api-sock", "/tmp/x"}));
+         }),
+         kScope, Verdict::Kind::Refuse, Outcome::NotManaged, "is not within", "not inside /run/banger"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.what);
@@ -232,7 +239,8 @@ TEST_CASE("judge_socket_proof: only a proof accepts, and it keeps what it proved
     CHECK(proved.match == Match::ApiSock);
     CHECK(proved.api_sock == "/run/banger/vm1.sock");
 
-    Verdict unserved = judge_socket_proof(claim, Failure{Outcome::NotManaged, "no socket listens on /run/banger/vm1.sock"});
+    Verdict unserved =
+        judge_socket_proof(claim, Failure{Outcome::NotManaged, "no socket listens on /run/banger/vm1.sock"});
     CHECK(unserved.kind == Verdict::Kind::Refuse);
     CHECK(unserved.outcome == Outcome::NotManaged);
     CHECK(unserved.reason.find("is not within") != std::string::npos);

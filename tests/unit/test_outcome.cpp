@@ -21,9 +21,9 @@ TEST_CASE("outcome table: codes are the contract") {
 }
 
 TEST_CASE("outcome table: every outcome has its own entry, never 1/126/127") {
-    const Outcome all[] = {Outcome::Delivered, Outcome::UsageError, Outcome::NoSuchProcess, Outcome::NotManaged,
-                           Outcome::SignalRefused, Outcome::Protected, Outcome::NotAuthorized, Outcome::ConfigError,
-                           Outcome::SystemError, Outcome::StillRunning};
+    const Outcome all[] = {Outcome::Delivered,     Outcome::UsageError,  Outcome::NoSuchProcess, Outcome::NotManaged,
+                           Outcome::SignalRefused, Outcome::Protected,   Outcome::NotAuthorized, Outcome::ConfigError,
+                           Outcome::SystemError,   Outcome::StillRunning};
     std::set<int> codes;
     std::set<std::string> names;
     for (Outcome o : all) {

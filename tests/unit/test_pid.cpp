@@ -13,28 +13,18 @@ TEST_CASE("pid: strict decimal within pid_max") {
         std::uint32_t value;
     };
     const Row rows[] = {
-        {"2", true, 2},
-        {"1", true, 1},  // parses; refused later as protected
-        {"0", true, 0},  // parses; refused later as protected
-        {"12345", true, 12345},
-        {"4194304", true, 4194304},
-        {"4194305", false, 0},
-        {"", false, 0},
-        {"+5", false, 0},
-        {"-5", false, 0},
-        {"-1", false, 0},
-        {" 5", false, 0},
-        {"5 ", false, 0},
-        {"5\n", false, 0},
-        {"0x10", false, 0},
-        {"1e3", false, 0},
-        {"05", false, 0},
-        {"00", false, 0},
+        {"2", true, 2},           {"1", true, 1},  // parses; refused later as protected
+        {"0", true, 0},                            // parses; refused later as protected
+        {"12345", true, 12345},   {"4194304", true, 4194304},
+        {"4194305", false, 0},    {"", false, 0},
+        {"+5", false, 0},         {"-5", false, 0},
+        {"-1", false, 0},         {" 5", false, 0},
+        {"5 ", false, 0},         {"5\n", false, 0},
+        {"0x10", false, 0},       {"1e3", false, 0},
+        {"05", false, 0},         {"00", false, 0},
         {"4294967295", false, 0},  // /bin/kill would broadcast this as -1
-        {"4294967296", false, 0},
-        {"99999999999999999999", false, 0},
-        {"12a", false, 0},
-        {"١٢", false, 0},  // non-ASCII digits
+        {"4294967296", false, 0}, {"99999999999999999999", false, 0},
+        {"12a", false, 0},        {"١٢", false, 0},  // non-ASCII digits
         {"5.0", false, 0},
     };
     for (const auto& row : rows) {
@@ -55,7 +45,11 @@ TEST_CASE("pid: the machine's pid_max is the limit") {
 }
 
 TEST_CASE("pid: embedded NUL is not a number") {
-    CHECK_FALSE(parse_pid_number(std::string_view("12\0" "3", 4), 4194304).ok());
+    CHECK_FALSE(parse_pid_number(std::string_view("12\0"
+                                                  "3",
+                                                  4),
+                                 4194304)
+                    .ok());
 }
 
 TEST_CASE("pid_max file") {

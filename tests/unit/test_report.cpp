@@ -14,10 +14,14 @@ CallReport two_targets() {
     r.signal_name = "KILL";
     r.caller_uid = 1000;
     r.caller_pid = 77;
-    r.targets.push_back(TargetReport{.pid = 10, .outcome = Outcome::Delivered, .match = Match::Cgroup, .cgroup = "/s/vm",
-                                     .exe = "/usr/bin/firecracker", .polkit = PolkitDecision::Yes});
-    r.targets.push_back(TargetReport{.pid = 11, .outcome = Outcome::NotManaged, .reason = "cgroup /u is not within /s",
-                                     .cgroup = "/u"});
+    r.targets.push_back(TargetReport{.pid = 10,
+                                     .outcome = Outcome::Delivered,
+                                     .match = Match::Cgroup,
+                                     .cgroup = "/s/vm",
+                                     .exe = "/usr/bin/firecracker",
+                                     .polkit = PolkitDecision::Yes});
+    r.targets.push_back(TargetReport{
+        .pid = 11, .outcome = Outcome::NotManaged, .reason = "cgroup /u is not within /s", .cgroup = "/u"});
     r.targets.push_back(TargetReport{.pid = 12, .outcome = Outcome::NoSuchProcess, .reason = "gone"});
     return r;
 }
@@ -63,8 +67,8 @@ TEST_CASE("report: dry run says would-deliver") {
 
 TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     CallReport r;
-    r.targets.push_back(TargetReport{.pid = 10, .outcome = Outcome::NotManaged, .reason = "cgroup /a\nb\xff is bad",
-                                     .cgroup = "/a\nb\xff"});
+    r.targets.push_back(TargetReport{
+        .pid = 10, .outcome = Outcome::NotManaged, .reason = "cgroup /a\nb\xff is bad", .cgroup = "/a\nb\xff"});
     auto human = human_lines(r, false);
     REQUIRE(human.size() == 1);
     CHECK(human[0].find('\n') == std::string::npos);
@@ -89,7 +93,9 @@ TEST_CASE("report: audit lines carry the caller and the polkit decision") {
     auto lines = audit_lines(two_targets());
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].outcome == Outcome::Delivered);
-    CHECK(lines[0].text.find("caller_uid=1000 caller_pid=77 pid=10 signal=KILL outcome=delivered code=0 match=cgroup polkit=yes") == 0);
+    CHECK(lines[0].text.find(
+              "caller_uid=1000 caller_pid=77 pid=10 signal=KILL outcome=delivered code=0 match=cgroup polkit=yes") ==
+          0);
     CHECK(lines[1].outcome == Outcome::NotManaged);
     CHECK(lines[1].text.find("polkit=- ") != std::string::npos);
 }
@@ -102,30 +108,36 @@ TEST_CASE("report: the reason is written from the facts") {
         r.targets = {t};
         return nlohmann::json::parse(json_lines(r)[0])["reason"].get<std::string>();
     };
-    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) == "delivered TERM (match: cgroup)");
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) ==
+          "delivered TERM (match: cgroup)");
     CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::ApiSock, .exited = true}) ==
           "delivered TERM (match: api-sock); exited");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning}) == "still running 2000 ms after TERM");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .interrupted_by = SIGINT}) ==
           "still running when SIGINT ended the wait");
     r.kill_after = true;
-    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup, .escalated = true, .exited = true}) ==
+    CHECK(reason(
+              TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup, .escalated = true, .exited = true}) ==
           "delivered TERM (match: cgroup); escalated to KILL, then exited");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .escalated = true}) ==
           "still running after KILL (sent after 2000 ms)");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .escalated = true, .interrupted_by = SIGTERM}) ==
           "still running when SIGTERM ended the wait (after KILL)");
-    CHECK(reason(TargetReport{.outcome = Outcome::NotManaged, .reason = "cgroup /u is not within /s",
+    CHECK(reason(TargetReport{.outcome = Outcome::NotManaged,
+                              .reason = "cgroup /u is not within /s",
                               .api_sock_reason = "executable /usr/bin/sleep is not firecracker"}) ==
           "cgroup /u is not within /s; no api-sock match: executable /usr/bin/sleep is not firecracker");
     r.dry_run = true;
-    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) == "would deliver TERM (match: cgroup)");
+    CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) ==
+          "would deliver TERM (match: cgroup)");
 }
 
 TEST_CASE("report: polkit's part in the audit line") {
     CallReport r;
-    for (auto [decision, word] : {std::pair{PolkitDecision::NotAsked, "polkit=- "}, {PolkitDecision::NotNeeded, "polkit=not-needed "},
-                                  {PolkitDecision::Yes, "polkit=yes "}, {PolkitDecision::No, "polkit=no "}}) {
+    for (auto [decision, word] : {std::pair{PolkitDecision::NotAsked, "polkit=- "},
+                                  {PolkitDecision::NotNeeded, "polkit=not-needed "},
+                                  {PolkitDecision::Yes, "polkit=yes "},
+                                  {PolkitDecision::No, "polkit=no "}}) {
         r.targets = {TargetReport{.pid = 5, .outcome = Outcome::NotAuthorized, .polkit = decision}};
         CHECK(audit_lines(r)[0].text.find(word) != std::string::npos);
     }
@@ -149,7 +161,8 @@ TEST_CASE("report: a refused elevation says why in JSON") {
 TEST_CASE("report: --list is what it lists") {
     CallReport r;
     r.list = true;
-    r.listed = {ListedProcess{.pid = 10, .match = Match::Cgroup, .cgroup = "/s/vm", .exe = "/usr/bin/firecracker", .start_time = 99}};
+    r.listed = {ListedProcess{
+        .pid = 10, .match = Match::Cgroup, .cgroup = "/s/vm", .exe = "/usr/bin/firecracker", .start_time = 99}};
     auto json = nlohmann::json::parse(json_lines(r)[0]);
     CHECK(json["pid"] == 10);
     CHECK(json["start_time"] == 99);
@@ -163,9 +176,13 @@ TEST_CASE("report: --list is what it lists") {
 TEST_CASE("report: a refused process that is not the caller's shows only the rule that failed") {
     CallReport r;
     r.caller_uid = 1000;
-    TargetReport t{.pid = 4242, .outcome = Outcome::NotManaged, .reason = "cgroup /system.slice/polkit.service is not within /s",
+    TargetReport t{.pid = 4242,
+                   .outcome = Outcome::NotManaged,
+                   .reason = "cgroup /system.slice/polkit.service is not within /s",
                    .api_sock_reason = "executable /usr/lib/polkit-1/polkitd is not firecracker",
-                   .cgroup = "/system.slice/polkit.service", .exe = "/usr/lib/polkit-1/polkitd", .api_sock = "/run/x"};
+                   .cgroup = "/system.slice/polkit.service",
+                   .exe = "/usr/lib/polkit-1/polkitd",
+                   .api_sock = "/run/x"};
     t.private_to_caller = true;
     r.targets = {t};
     auto json = nlohmann::json::parse(json_lines(r)[0]);

@@ -13,10 +13,10 @@ TEST_CASE("signal: the allowlist, any case, optional SIG prefix") {
         const char* name;
     };
     const Row rows[] = {
-        {"TERM", SIGTERM, "TERM"}, {"term", SIGTERM, "TERM"}, {"SIGTERM", SIGTERM, "TERM"},
-        {"sigTerm", SIGTERM, "TERM"}, {"KILL", SIGKILL, "KILL"}, {"SigKill", SIGKILL, "KILL"},
-        {"INT", SIGINT, "INT"}, {"hup", SIGHUP, "HUP"}, {"SIGQUIT", SIGQUIT, "QUIT"},
-        {"usr1", SIGUSR1, "USR1"}, {"SIGUSR2", SIGUSR2, "USR2"}, {"abrt", SIGABRT, "ABRT"},
+        {"TERM", SIGTERM, "TERM"},    {"term", SIGTERM, "TERM"},    {"SIGTERM", SIGTERM, "TERM"},
+        {"sigTerm", SIGTERM, "TERM"}, {"KILL", SIGKILL, "KILL"},    {"SigKill", SIGKILL, "KILL"},
+        {"INT", SIGINT, "INT"},       {"hup", SIGHUP, "HUP"},       {"SIGQUIT", SIGQUIT, "QUIT"},
+        {"usr1", SIGUSR1, "USR1"},    {"SIGUSR2", SIGUSR2, "USR2"}, {"abrt", SIGABRT, "ABRT"},
     };
     for (const auto& row : rows) {
         CAPTURE(row.text);
@@ -29,10 +29,10 @@ TEST_CASE("signal: the allowlist, any case, optional SIG prefix") {
 
 TEST_CASE("signal: everything else is refused") {
     const char* refused[] = {
-        "", "SIG", "sig", "STOP", "SIGSTOP", "sigstop", "CONT", "TSTP", "TTIN", "TTOU", "CHLD", "SEGV",
-        "BUS", "PIPE", "ALRM", "WINCH", "SYS", "9", "15", "-9", "0", "RTMIN", "RTMIN+1", "SIGRTMAX",
-        "RTMAX-1", "SIGSIGTERM", " TERM", "TERM ", "TERM\n", "KILL\n", "TE RM", "TERMX", "IOT", "CLD",
-        "ＴＥＲＭ",
+        "",      "SIG",    "sig",    "STOP",  "SIGSTOP", "sigstop",  "CONT",    "TSTP",       "TTIN",
+        "TTOU",  "CHLD",   "SEGV",   "BUS",   "PIPE",    "ALRM",     "WINCH",   "SYS",        "9",
+        "15",    "-9",     "0",      "RTMIN", "RTMIN+1", "SIGRTMAX", "RTMAX-1", "SIGSIGTERM", " TERM",
+        "TERM ", "TERM\n", "KILL\n", "TE RM", "TERMX",   "IOT",      "CLD",     "ＴＥＲＭ",
     };
     for (const char* text : refused) {
         CAPTURE(text);

@@ -45,8 +45,10 @@ TEST_CASE("printable keeps printable ASCII and nothing else") {
     CHECK(printable("del\x7f") == "del?");
     CHECK(printable(std::string_view("nul\0x", 5)) == "nul?x");
     CHECK(printable("caf\xc3\xa9") == "caf??");
-    CHECK(printable("\xc2\x9b" "2J") == "??2J");               // U+009B: CSI in UTF-8
-    CHECK(printable("a\xe2\x80\xae" "cba") == "a???cba");      // U+202E: right-to-left override
+    CHECK(printable("\xc2\x9b"
+                    "2J") == "??2J");  // U+009B: CSI in UTF-8
+    CHECK(printable("a\xe2\x80\xae"
+                    "cba") == "a???cba");  // U+202E: right-to-left override
     CHECK(printable(" ~") == " ~");
 }
 

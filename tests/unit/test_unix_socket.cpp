@@ -48,7 +48,8 @@ void append(std::vector<unsigned char>& out, const void* data, std::size_t size)
 }
 
 // One message of our own making: header, then `body` (already encoded).
-std::vector<unsigned char> message(std::uint16_t type, const std::vector<unsigned char>& body, std::uint32_t seq = kSeq) {
+std::vector<unsigned char> message(std::uint16_t type, const std::vector<unsigned char>& body,
+                                   std::uint32_t seq = kSeq) {
     nlmsghdr hdr{};
     hdr.nlmsg_len = static_cast<std::uint32_t>(sizeof hdr + body.size());
     hdr.nlmsg_type = type;
@@ -60,7 +61,8 @@ std::vector<unsigned char> message(std::uint16_t type, const std::vector<unsigne
     return out;
 }
 
-std::vector<unsigned char> attr(std::uint16_t type, const void* payload, std::size_t size, std::uint16_t len_override = 0) {
+std::vector<unsigned char> attr(std::uint16_t type, const void* payload, std::size_t size,
+                                std::uint16_t len_override = 0) {
     const auto len = static_cast<std::uint16_t>(len_override != 0 ? len_override : 4 + size);
     std::vector<unsigned char> out((4 + size + 3) & ~std::size_t{3}, 0);
     std::memcpy(out.data(), &len, 2);
@@ -71,8 +73,8 @@ std::vector<unsigned char> attr(std::uint16_t type, const void* payload, std::si
 
 constexpr std::uint8_t kListen = 10;  // TCP_LISTEN
 
-std::vector<unsigned char> socket_msg(std::uint32_t inode, std::uint8_t state, const std::vector<unsigned char>& attrs = {},
-                                      std::uint8_t family = AF_UNIX) {
+std::vector<unsigned char> socket_msg(std::uint32_t inode, std::uint8_t state,
+                                      const std::vector<unsigned char>& attrs = {}, std::uint8_t family = AF_UNIX) {
     unix_diag_msg msg{};
     msg.udiag_family = family;
     msg.udiag_type = SOCK_STREAM;
@@ -126,12 +128,12 @@ TEST_CASE("sock_diag: a recorded dump") {
     for (const auto& s : sockets) CHECK(s.listening);
 
     CHECK(listens_on_file(sockets[0], kDev, kFileA));
-    CHECK_FALSE(listens_on_file(sockets[0], kDev, kFileB));         // another file
+    CHECK_FALSE(listens_on_file(sockets[0], kDev, kFileB));  // another file
     CHECK(listens_on_file(sockets[1], kDev, kFileB));
     CHECK_FALSE(listens_on_file(sockets[0], makedev(254, 1), kFileA));  // same number, other filesystem
     CHECK_FALSE(listens_on_file(sockets[0], makedev(0, 254), kFileA));  // the kernel's encoding taken for stat's
     CHECK_FALSE(listens_on_file(sockets[0], kDev, kFileA + (std::uint64_t{1} << 32)));  // beyond 32 bits
-    CHECK_FALSE(sockets[2].file_inode.has_value());                 // abstract: bound to no file
+    CHECK_FALSE(sockets[2].file_inode.has_value());                                     // abstract: bound to no file
     CHECK_FALSE(listens_on_file(sockets[2], kDev, kFileA));
 
     auto end = parse(bytes("unix-diag-dump-2.bin"));
