@@ -15,6 +15,7 @@
 #include "policy/pid.hpp"
 #include "sys/audit.hpp"
 #include "sys/config_file.hpp"
+#include "sys/confine.hpp"
 #include "sys/hardening.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/polkit.hpp"
@@ -26,10 +27,6 @@
 namespace banger {
 
 namespace {
-
-// Targets are handled in chunks: judge all, authorize all at once, deliver
-// all. Bounds the fds held at once while keeping polkit's round trips few.
-constexpr std::size_t kChunk = 256;
 
 // Protected pids, pin, facts, judgement, and not the service's own process.
 // Leaves the candidate pinned if it is a banger VM, else refused.
@@ -73,9 +70,14 @@ void authorize(const Context& ctx, std::span<Candidate> chunk) {
             c.report.polkit = PolkitDecision::NotNeeded;
             continue;
         }
+        const AcceptedTarget target{static_cast<int>(c.report.pid), c.report.match, c.report.cgroup,
+                                    c.report.exe ? std::string_view(*c.report.exe) : std::string_view()};
+        if (auto undescribable = refuse_undescribable(target)) {
+            c.refuse(std::move(*undescribable));  // polkit not asked
+            continue;
+        }
         accepted.push_back(&c);
-        targets.push_back(AcceptedTarget{static_cast<int>(c.report.pid), c.report.match, c.report.cgroup,
-                                         c.report.exe ? std::string_view(*c.report.exe) : std::string_view()});
+        targets.push_back(target);
     }
     if (accepted.empty()) return;
     // The subject is the pinned caller, checked again before each check.
@@ -109,8 +111,10 @@ std::vector<TargetReport> signal_targets(const Context& ctx, const std::vector<s
     std::vector<Candidate> candidates(pids.size());
     for (std::size_t i = 0; i < pids.size(); ++i) candidates[i].report.pid = pids[i];
     ServiceProcessGuard service(ctx.config.service_cgroup);
-    for (std::size_t start = 0; start < candidates.size(); start += kChunk) {
-        const std::span chunk = std::span(candidates).subspan(start, std::min(kChunk, candidates.size() - start));
+    // Chunk by chunk (kTargetsPerChunk): judge all, authorize all at once, deliver all.
+    for (std::size_t start = 0; start < candidates.size(); start += kTargetsPerChunk) {
+        const std::span chunk =
+            std::span(candidates).subspan(start, std::min(kTargetsPerChunk, candidates.size() - start));
         for (Candidate& c : chunk) judge(ctx, service, c);
         authorize(ctx, chunk);
         for (Candidate& c : chunk) {
@@ -185,10 +189,11 @@ CallReport run(const Request& request, const Decision& decision) {
     report.caller_uid = decision.caller_uid;
 
     auto proc = open_proc_root();
-    if (!proc) return fail_call(std::move(report), std::move(proc).failure(), {}, kPidMaxLimit);
+    if (!proc) return fail_call(std::move(report), std::move(proc).failure(), request.pid_args, kPidMaxLimit);
     const int proc_fd = proc.value().get();
     // At once: the caller that pkexec checked is the one polkit will be asked about.
-    auto caller = PinnedCaller::pin(proc_fd);
+    auto caller = decision.polkit_required ? PinnedCaller::pin(proc_fd)
+                                           : Result<PinnedCaller>(Failure{Outcome::NotAuthorized, "not needed"});
     const std::uint32_t pid_max = read_pid_max(proc_fd);
 
     auto parsed = parse_arguments(request, pid_max);
@@ -210,12 +215,23 @@ CallReport run(const Request& request, const Decision& decision) {
     if (decision.polkit_required && !caller) return refuse(std::move(caller).failure());
     auto helper = find_helper_user();
     if (!helper) return refuse(std::move(helper).failure());
-    // polkitd trusts a check with details only from a connection made by
-    // root: it is made now, and its failure is every check's answer.
-    if (decision.polkit_required) (void)connect_polkit();
     const bool same_cgroup_ns = same_cgroup_namespace_as_init(proc_fd);
-    // Everything that needs root is open: work as the helper user from here on.
+    // Everything that needs root is open: work as the helper user from here
+    // on, still single-threaded, so that every thread GLib starts is born
+    // as unprivileged as this one.
     if (auto dropped = become_helper_user(helper.value()); !dropped) return refuse(std::move(dropped).failure());
+    // And what the three capabilities would still allow beyond the call's
+    // needs (ptrace and its kin, exec, writing files) is given up too.
+    if (auto confined = confine_working_process(); !confined) return refuse(std::move(confined).failure());
+    // polkitd accepts checks with details about another user's process from
+    // the helper user (the policy names it the send and kill actions'
+    // owner), so the bus connection is the helper's too, never root's. Its
+    // failure is every check's answer.
+    if (decision.polkit_required) {
+        (void)connect_polkit();
+        if (auto threads = verify_working_threads(helper.value()); !threads)
+            return refuse(std::move(threads).failure());
+    }
 
     const Context ctx{
         .proc_fd = proc_fd,

@@ -49,10 +49,13 @@ Result<std::vector<ListedProcess>> list_accepted(int proc_fd, const Identity& id
         auto pinned = PinnedProcess::pin(proc_fd, *pid);
         if (!pinned) continue;
         Judgement judged = judge_pinned(pinned.value(), scope);
-        if (judged.verdict.kind != Verdict::Kind::Accept || service.refusal(number, judged.verdict) ||
-            !pinned.value().verify_alive()) {
+        if (judged.verdict.kind != Verdict::Kind::Accept) continue;
+        if (auto own = service.refusal(number, judged.verdict)) {
+            // Not listed; and if systemd cannot say, the listing would be a guess.
+            if (own->outcome == Outcome::SystemError) return std::move(*own);
             continue;
         }
+        if (!pinned.value().verify_alive()) continue;
         Verdict& v = judged.verdict;
         listed.push_back(ListedProcess{number, v.match, std::move(v.cgroup), std::move(judged.exe),
                                        std::move(v.api_sock), v.start_time});

@@ -4,6 +4,7 @@
 // report.cpp.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "cli.hpp"
 #include "flow.hpp"
 #include "policy/caller.hpp"
+#include "policy/pid.hpp"
 #include "sys/audit.hpp"
 #include "sys/doctor.hpp"
 #include "sys/elevate.hpp"
@@ -42,43 +44,50 @@ int elevate(int argc, char** argv, const CommandLine& cli) {
     if (elevated.exit_code) return *elevated.exit_code;
     if (elevated.refusal) elevated.failure.reason = elevation_reason(*elevated.refusal);
     CallReport refused =
-        refuse_call(std::move(checked), cli.request, std::move(elevated.failure), ::getuid(), ::getpid());
+        refuse_call(std::move(checked), cli.request, std::move(elevated.failure), ::getuid(), ::getppid());
     // Not logged: pkexec logs its own refusal, and a line this unprivileged
     // process sent would be the caller's word, which proves nothing.
     refused.elevation = std::move(elevated.refusal);
     return emit(refused, cli.json, cli.verbose);
 }
 
-int refuse(const CommandLine& cli, const Decision& decision) {
+// A call refused as a whole, before anything was judged. Logged only by
+// root: a line from an unprivileged caller's own process proves nothing.
+int refuse(const CommandLine& cli, uid_t caller_uid, Failure failure) {
     CallReport checked = check_arguments(cli.request);
     if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
     const CallReport refused =
-        refuse_call(std::move(checked), cli.request, *decision.refusal, decision.caller_uid, ::getppid());
-    audit_all(refused);
+        refuse_call(std::move(checked), cli.request, std::move(failure), caller_uid, ::getppid());
+    if (::geteuid() == 0) audit_all(refused);
     return emit(refused, cli.json, cli.verbose);
 }
 
 int privileged(const CommandLine& cli, const Decision& decision) {
-    // From here on nobody but a fault of ours may end the call between a
-    // signal sent and its audit line (before polkit starts any thread).
-    if (!hold_async_signals()) return emit_failure(Failure{Outcome::SystemError, "cannot block signals"});
-    // Before GLib is loaded, before any thread: limits the call can live with.
-    const Request& request = cli.request;
-    if (auto limits = normalize_limits(request.pid_args.size(), request.wait_arg || request.kill_after_arg); !limits) {
-        return emit_failure(std::move(limits).failure());
-    }
-    // Keep only what the checks, the signal and the switch to the helper
-    // user need; every thread started later inherits just that.
-    if (auto dropped = restrict_capabilities(); !dropped) return emit_failure(std::move(dropped).failure());
-    const CallReport report = run(request, decision);
+    const CallReport report = run(cli.request, decision);
     audit_all(report);
     return emit(report, cli.json, cli.verbose);
+}
+
+// As root, before anything the caller wrote (argv, the environment) is
+// read: no signal can end the call between a signal sent and its audit
+// line, the limits are ones the call can live with (before GLib and its
+// threads), and only the capabilities the call needs are left, which every
+// thread started later inherits.
+std::optional<Failure> harden_as_root(int argc) {
+    if (!hold_async_signals()) return Failure{Outcome::SystemError, "cannot block signals"};
+    // Every target takes two arguments; the parser refuses more than 4096.
+    const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
+    if (auto limits = normalize_limits(targets, true); !limits) return std::move(limits).failure();
+    if (auto restricted = restrict_capabilities(); !restricted) return std::move(restricted).failure();
+    return std::nullopt;
 }
 
 int run_main(int argc, char** argv) {
     // Before anything is opened: nothing inherited from the caller survives,
     // and nothing can leave a core file.
     if (!forbid_core_dumps() || !sanitize_process_start()) return exit_code(Outcome::SystemError);
+    const bool root = ::geteuid() == 0;
+    const std::optional<Failure> unsafe = root ? harden_as_root(argc) : std::nullopt;
     auto parsed = parse_command_line(argc, argv);
     if (const int* done = std::get_if<int>(&parsed)) return *done;
     const CommandLine& cli = std::get<CommandLine>(parsed);
@@ -89,14 +98,15 @@ int run_main(int argc, char** argv) {
     const Decision decision = decide_mode(caller, cli.doctor, cli.request.config_path.has_value());
     // As root, the caller's environment must not steer anything, least of
     // all GLib (DBUS_SYSTEM_BUS_ADDRESS, G_DEBUG): PKEXEC_UID was its last use.
-    if (decision.mode == Mode::Privileged || decision.mode == Mode::Refuse) {
+    if (root) {
         capture_test_hooks();  // test builds only: their pause point
         forget_environment();
     }
+    if (unsafe && decision.mode != Mode::Elevate) return refuse(cli, decision.caller_uid, *unsafe);
     switch (decision.mode) {
         case Mode::Doctor: return doctor();
         case Mode::Elevate: return elevate(argc, argv, cli);
-        case Mode::Refuse: return refuse(cli, decision);
+        case Mode::Refuse: return refuse(cli, decision.caller_uid, *decision.refusal);
         case Mode::Privileged: return privileged(cli, decision);
     }
     return exit_code(Outcome::SystemError);

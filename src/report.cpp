@@ -97,12 +97,17 @@ TargetReport as_caller_sees(const TargetReport& t) {
     seen.cgroup.clear();
     seen.exe.reset();
     seen.api_sock.reset();
+    // Not managed, or a system error while judging it: either reason may come
+    // from its own files (its command line names the socket path).
     if (seen.outcome == Outcome::NotManaged && seen.api_sock_reason) {
         seen.reason =
             "not in the service cgroup, and not a firecracker serving an api socket in the runtime dir "
             "(not your process: the details are in the audit log only)";
-        seen.api_sock_reason.reset();
+    } else if (seen.outcome == Outcome::SystemError) {
+        seen.reason =
+            "a system error while judging a process that is not yours (the details are in the audit log only)";
     }
+    seen.api_sock_reason.reset();
     return seen;
 }
 

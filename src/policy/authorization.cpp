@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/text.hpp"
+
 namespace banger {
 
 std::string_view polkit_action_for(const Signal& signal) noexcept {
@@ -17,6 +19,16 @@ std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const S
         {"cgroup", std::string(cgroup)},
         {"exe", std::string(exe)},
     };
+}
+
+std::optional<Failure> refuse_undescribable(const AcceptedTarget& target) {
+    for (auto [what, value] : {std::pair{"cgroup", target.cgroup}, std::pair{"executable", target.exe}}) {
+        if (!is_valid_utf8(value)) {
+            return Failure{Outcome::NotAuthorized,
+                           fmt::format("its {} is not valid UTF-8, so polkit's rules could not see it as it is", what)};
+        }
+    }
+    return std::nullopt;
 }
 
 std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets, const Signal& signal,

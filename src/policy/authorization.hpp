@@ -59,6 +59,12 @@ struct Subject {
     uid_t uid;
 };
 
+// A target whose cgroup or executable is not valid UTF-8 cannot be shown to
+// polkit's rules as it is (D-Bus strings must be UTF-8; GLib would pass
+// "[Invalid UTF-8]", and an admin's rule matching the real path would not
+// see it): NotAuthorized, before anything is asked.
+[[nodiscard]] std::optional<Failure> refuse_undescribable(const AcceptedTarget& target);
+
 // One check per target and signal the call may send to it: `signal`, and
 // KILL too when --kill-after may escalate.
 [[nodiscard]] std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets, const Signal& signal,

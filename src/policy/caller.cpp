@@ -32,7 +32,16 @@ Result<uid_t> accountable_uid(const Caller& caller) {
 }
 
 Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override) {
-    if (doctor) return Decision{Mode::Doctor, std::nullopt, caller.real_uid, false};
+    if (doctor) {
+        // --doctor checks the installation for the user who runs it; through
+        // pkexec it would run as root, unhardened, for nothing.
+        if (caller.via_pkexec()) {
+            auto uid = accountable_uid(caller);
+            return refuse(uid ? uid.value() : caller.real_uid,
+                          "--doctor runs as the user it checks, not through pkexec");
+        }
+        return Decision{Mode::Doctor, std::nullopt, caller.real_uid, false};
+    }
     if (!caller.is_root()) {
         // pkexec ran us, but not as root ("pkexec --user NAME"): elevating
         // again would act as that user, and blame it.

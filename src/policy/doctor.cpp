@@ -6,24 +6,29 @@
 
 namespace banger {
 
-std::optional<std::string> policy_exec_path(std::string_view xml, std::string_view action_id) {
+std::optional<std::string> policy_annotation(std::string_view xml, std::string_view action_id, std::string_view key) {
     const std::string open = fmt::format("<action id=\"{}\">", action_id);
     std::size_t start = xml.find(open);
     if (start == std::string_view::npos) return std::nullopt;
     std::size_t end = xml.find("</action>", start);
     std::string_view action = xml.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    constexpr std::string_view kKey = "<annotate key=\"org.freedesktop.policykit.exec.path\">";
-    std::size_t key = action.find(kKey);
-    if (key == std::string_view::npos) return std::nullopt;
-    std::string_view rest = action.substr(key + kKey.size());
+    const std::string annotate = fmt::format("<annotate key=\"{}\">", key);
+    std::size_t at = action.find(annotate);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string_view rest = action.substr(at + annotate.size());
     std::size_t close = rest.find("</annotate>");
     if (close == std::string_view::npos) return std::nullopt;
     std::string_view value = rest.substr(0, close);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\n' || value.front() == '\t'))
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\n' || value.front() == '\t')) {
         value.remove_prefix(1);
+    }
     while (!value.empty() && (value.back() == ' ' || value.back() == '\n' || value.back() == '\t'))
         value.remove_suffix(1);
     return std::string(value);
+}
+
+std::optional<std::string> policy_exec_path(std::string_view xml, std::string_view action_id) {
+    return policy_annotation(xml, action_id, "org.freedesktop.policykit.exec.path");
 }
 
 std::string format_doctor_line(const DoctorLine& line) {

@@ -9,8 +9,11 @@
 
 namespace banger {
 
-// The org.freedesktop.policykit.exec.path annotation of `action_id` in a
-// polkit .policy file, or nullopt.
+// The annotation `key` of `action_id` in a polkit .policy file, or nullopt.
+[[nodiscard]] std::optional<std::string> policy_annotation(std::string_view policy_xml, std::string_view action_id,
+                                                           std::string_view key);
+
+// Its org.freedesktop.policykit.exec.path annotation.
 [[nodiscard]] std::optional<std::string> policy_exec_path(std::string_view policy_xml, std::string_view action_id);
 
 enum class Level { Ok, Warn, Fail };

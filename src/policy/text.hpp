@@ -20,6 +20,10 @@ namespace banger {
 
 [[nodiscard]] bool has_control_character(std::string_view text) noexcept;
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF), as D-Bus requires of a string.
+[[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
+
 // Takes the first line off `rest` and returns it without its '\n'; the last
 // line needs no '\n'. For `while (!rest.empty()) { auto line = next_line(rest); ... }`.
 [[nodiscard]] std::string_view next_line(std::string_view& rest) noexcept;

@@ -79,9 +79,16 @@ DoctorLine check_policy() {
                                 BANGER_INSTALLED_PATH),
                     "reinstall from the same build (the policy and the binary must come from one meson install)");
     }
+    // The helper asks for send and kill as its own user: polkitd allows that
+    // only to the actions' owner.
+    const std::string owner = std::string("unix-user:") + BANGER_HELPER_USER;
     for (std::string_view action : {kActionSend, kActionKill}) {
         if (xml->find(fmt::format("<action id=\"{}\">", action)) == std::string::npos) {
             return fail("polkit policy", fmt::format("{} lacks action {}", path, action), "reinstall banger-signal");
+        }
+        if (policy_annotation(*xml, action, "org.freedesktop.policykit.owner") != owner) {
+            return fail("polkit policy", fmt::format("{} does not make {} the owner of {}", path, owner, action),
+                        "reinstall from the same build (the policy and the binary must come from one install)");
         }
     }
     return ok("polkit policy", fmt::format("{} installed, exec.path {}", path, *exec_path));

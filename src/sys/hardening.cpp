@@ -69,7 +69,7 @@ bool hold_async_signals() noexcept {
     // RLIMIT_CPU counts the CPU time spent before exec too: a caller could
     // burn all but a few milliseconds of it, so that its hard limit (SIGKILL,
     // which nothing holds) lands right after a signal is sent. Lifted where
-    // root still has CAP_SYS_RESOURCE (before drop_privileges); where it
+    // root still has CAP_SYS_RESOURCE (before restrict_capabilities); where it
     // cannot be, each sent signal is logged at once anyway (event=sent).
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     (void)::setrlimit(RLIMIT_CPU, &unlimited);

@@ -26,7 +26,7 @@ namespace banger {
 // line. A wait for exits still ends early on INT, TERM, HUP or QUIT
 // (interrupt_fd). Also lifts RLIMIT_CPU, whose hard limit is a SIGKILL the
 // caller can time (best effort: needs CAP_SYS_RESOURCE, so call it before
-// drop_privileges).
+// restrict_capabilities).
 [[nodiscard]] bool hold_async_signals() noexcept;
 
 // Empties the environment.

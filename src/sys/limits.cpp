@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/pid.hpp"
+
 namespace banger {
 
 namespace {
@@ -17,7 +19,6 @@ constexpr rlim_t kMiB = rlim_t{1} << 20;
 // Per target a pidfd and a /proc dir fd while a chunk of 256 is judged, a
 // pidfd per delivered target during a wait; GLib and the bus take a dozen.
 constexpr rlim_t kBaseFiles = 128;
-constexpr std::size_t kChunk = 256;
 
 struct Need {
     int resource;
@@ -50,7 +51,7 @@ bool forbid_core_dumps() noexcept {
 }
 
 Status normalize_limits(std::size_t targets, bool waits) {
-    const rlim_t files = kBaseFiles + 2 * std::min(targets, kChunk) + (waits ? targets : 0);
+    const rlim_t files = kBaseFiles + 2 * std::min(targets, kTargetsPerChunk) + (waits ? targets : 0);
     constexpr rlim_t kStack = 8 * kMiB;
     const Need needs[] = {
         {RLIMIT_NOFILE, "RLIMIT_NOFILE", files, RLIM_INFINITY},

@@ -27,8 +27,9 @@ constexpr std::uint64_t kWorkingCapabilities = bit(CAP_KILL) | bit(CAP_SYS_PTRAC
 
 Failure failed(std::string_view what) { return system_error(what, errno); }
 
-// Every thread of this process, as /proc says, against what step two allows.
-Status verify_every_thread(const HelperUser& user) {
+}  // namespace
+
+Status verify_working_threads(const HelperUser& user) {
     UniqueDir tasks = open_dir_at(AT_FDCWD, "/proc/self/task");
     if (!tasks) return failed("cannot list /proc/self/task");
     std::size_t seen = 0;
@@ -37,9 +38,10 @@ Status verify_every_thread(const HelperUser& user) {
         const std::string name = std::string(entry->d_name) + "/status";
         auto status = read_small_file(::dirfd(tasks.get()), name.c_str(), 16384);
         auto creds = status ? parse_status_credentials(*status) : std::nullopt;
-        if (!creds)
+        if (!creds) {
             return Failure{Outcome::SystemError,
                            fmt::format("cannot read the credentials of thread {}", entry->d_name)};
+        }
         if (auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities)) {
             return Failure{Outcome::SystemError,
                            fmt::format("thread {} kept more privilege than it may: {}", entry->d_name, *excess)};
@@ -49,8 +51,6 @@ Status verify_every_thread(const HelperUser& user) {
     if (seen == 0) return Failure{Outcome::SystemError, "/proc/self/task lists no thread"};
     return Done{};
 }
-
-}  // namespace
 
 Result<HelperUser> find_helper_user() {
     errno = 0;
@@ -81,10 +81,8 @@ Status restrict_capabilities() {
 }
 
 Status become_helper_user(const HelperUser& user) {
-    // Keep this thread's permitted set across the uid change; every other
-    // thread loses all of its capabilities with it.
+    // Keep the permitted set across the uid change (the effective one goes).
     if (::prctl(PR_SET_KEEPCAPS, 1UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_KEEPCAPS");
-    // glibc runs each of these in every thread of the process.
     if (::setgroups(0, nullptr) != 0) return failed("setgroups");
     if (::setresgid(user.gid, user.gid, user.gid) != 0) return failed("setresgid");
     if (::setresuid(user.uid, user.uid, user.uid) != 0) return failed("setresuid");
@@ -100,7 +98,7 @@ Status become_helper_user(const HelperUser& user) {
     }
     // A change of uid makes the process dumpable again (per fs.suid_dumpable).
     if (::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_DUMPABLE");
-    return verify_every_thread(user);
+    return verify_working_threads(user);
 }
 
 }  // namespace banger

@@ -1,8 +1,7 @@
 // Least privilege, in two steps. Root is needed to open what the call
-// starts from (/proc, the install record, the polkit connection: polkitd
-// judges a check by the credentials the connection had when it was made);
-// after that the helper works as its own unprivileged user with three
-// capabilities, in every thread.
+// starts from (/proc, the install record) and to switch users; after that
+// the helper works as its own unprivileged user with three capabilities,
+// in every thread, GLib's included.
 #pragma once
 
 #include <sys/types.h>
@@ -30,13 +29,20 @@ struct HelperUser {
 // still exec setuid pkexec.
 [[nodiscard]] Status restrict_capabilities();
 
-// Step two, once what needs root is open: every thread switches all of its
-// uids and gids to `user`, with no supplementary groups (glibc applies these
-// to every thread); the kernel then clears the other threads' capabilities,
-// and this one keeps just CAP_KILL, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.
-// Not dumpable, so that no process of that uid can ptrace the helper or read
-// its /proc files. Then checks every thread's /proc status: any excess is a
-// SystemError, never a call that goes on.
+// Step two, once what needs root is open and while still single-threaded
+// (glibc would apply the id changes to every thread, but the capabilities
+// of other threads are theirs): all uids and gids become `user`'s, with no
+// supplementary groups, and only CAP_KILL, CAP_SYS_PTRACE and
+// CAP_DAC_READ_SEARCH stay. Not dumpable, so that no other process of that
+// uid can ptrace the helper or read its /proc files. Then checks every
+// thread, as verify_working_threads() does.
 [[nodiscard]] Status become_helper_user(const HelperUser& user);
+
+// Every thread's /proc/self/task/<tid>/status shows `user`'s ids, no
+// supplementary group and nothing beyond the three capabilities, with empty
+// bounding and ambient sets and no_new_privs; any excess is a SystemError,
+// never a call that goes on. Threads started after step two (GLib's) inherit
+// exactly the main thread's state; this proves it.
+[[nodiscard]] Status verify_working_threads(const HelperUser& user);
 
 }  // namespace banger

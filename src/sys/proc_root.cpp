@@ -47,9 +47,10 @@ bool same_cgroup_namespace_as_init(int proc_fd) {
         return ours.st_dev == init.st_dev && ours.st_ino == init.st_ino;
     }
     // Some sandboxes (an LSM, a ptrace-protected PID 1) deny even root a look
-    // at PID 1's namespaces. Then the one namespace whose paths are known to be
-    // absolute is the initial one.
-    if (errno == EACCES || errno == EPERM) return ours.st_ino == kInitialCgroupNsInode;
+    // at PID 1's namespaces, and the helper user may not see PID 1 at all
+    // (hidepid). Then the one namespace whose paths are known to be absolute
+    // is the initial one.
+    if (errno == EACCES || errno == EPERM || errno == ENOENT) return ours.st_ino == kInitialCgroupNsInode;
     return false;
 }
 

@@ -57,6 +57,7 @@ Result<std::vector<std::uint64_t>> fd_socket_inodes(const PinnedProcess& pinned)
 Result<struct stat> stat_below(const std::string& dir, const std::string& path) {
     auto missing = [&](int err) -> Failure {
         if (err == ENOENT) return not_managed(fmt::format("there is no socket at {}", path));
+        if (err == ENAMETOOLONG) return not_managed(fmt::format("{} has a component too long for a file name", path));
         if (err == ENOTDIR || err == ELOOP) {
             return not_managed(fmt::format("{} passes through a symlink or a non-directory below {}", path, dir));
         }

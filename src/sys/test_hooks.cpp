@@ -9,37 +9,43 @@
 namespace banger {
 
 namespace {
-std::string& pause_spec() {
-    static std::string spec;
-    return spec;
+
+// The pause point and its FIFOs, opened while the helper is still root and
+// may still open files for writing (sys/confine.hpp).
+struct Pause {
+    std::string point;
+    int paused = -1;  // we write "paused POINT\n" here
+    int resume = -1;  // and wait for a line here
+};
+
+Pause& pause() {
+    static Pause p;
+    return p;
 }
+
 }  // namespace
 
 void capture_test_hooks() noexcept {
     const char* spec = std::getenv("BANGER_TEST_PAUSE");
-    if (spec != nullptr) pause_spec() = spec;
+    if (spec == nullptr || pause().paused >= 0) return;
+    const std::string_view s(spec);
+    const std::size_t colon = s.find(':');
+    if (colon == std::string_view::npos) return;
+    const std::string base(s.substr(colon + 1));
+    pause().point = std::string(s.substr(0, colon));
+    // The test holds both FIFOs open for reading and writing: neither open blocks.
+    pause().paused = ::open((base + ".paused").c_str(), O_WRONLY | O_CLOEXEC);
+    pause().resume = ::open((base + ".resume").c_str(), O_RDONLY | O_CLOEXEC);
 }
 
 void test_pause(std::string_view point) {
-    if (pause_spec().empty()) capture_test_hooks();
-    std::string_view s(pause_spec());
-    if (s.empty()) return;
-    std::size_t colon = s.find(':');
-    if (colon == std::string_view::npos || s.substr(0, colon) != point) return;
-    const std::string base(s.substr(colon + 1));
-
+    capture_test_hooks();  // a call that never ran as root (no-op once done)
+    const Pause& p = pause();
+    if (p.paused < 0 || p.point != point) return;
     const std::string message = "paused " + std::string(point) + "\n";
-    int out = ::open((base + ".paused").c_str(), O_WRONLY | O_CLOEXEC);
-    if (out >= 0) {
-        (void)!::write(out, message.data(), message.size());
-        ::close(out);
-    }
-    int in = ::open((base + ".resume").c_str(), O_RDONLY | O_CLOEXEC);
-    if (in >= 0) {
-        char c = 0;
-        while (::read(in, &c, 1) == 1 && c != '\n') {}
-        ::close(in);
-    }
+    (void)!::write(p.paused, message.data(), message.size());
+    char c = 0;
+    while (p.resume >= 0 && ::read(p.resume, &c, 1) == 1 && c != '\n') {}
 }
 
 }  // namespace banger

@@ -138,9 +138,6 @@ class Pause:
         self.base = os.path.join(directory, f"pause-{point}")
         os.mkfifo(self.base + ".paused", 0o600)
         os.mkfifo(self.base + ".resume", 0o600)
-        # By then banger-signal works as its helper user: it may write that it
-        # paused (it reads the other one with CAP_DAC_READ_SEARCH).
-        os.chmod(self.base + ".paused", 0o622)
         self._paused = os.open(self.base + ".paused", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         self._resume = os.open(self.base + ".resume", os.O_RDWR | os.O_CLOEXEC)
         self.env = {"BANGER_TEST_PAUSE": f"{point}:{self.base}"}

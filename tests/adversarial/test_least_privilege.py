@@ -52,6 +52,8 @@ class WhilePaused(adversarial.AdversarialTestCase):
         self.assertEqual(int(status["CapBnd"], 16), 0, f"CapBnd {status['CapBnd']}")
         self.assertEqual(int(status["CapAmb"], 16), 0, f"CapAmb {status['CapAmb']}")
         self.assertEqual(status["NoNewPrivs"], "1")
+        # And its seccomp filter (sys/confine.hpp): ptrace, exec, opening for writing.
+        self.assertEqual(status["Seccomp"], "2", f"Seccomp {status['Seccomp']}")
         # The capabilities it kept are enough: the call completes.
         r = self.finish(p, pause)
         self.assertExit(r, OK)

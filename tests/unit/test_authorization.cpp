@@ -77,3 +77,15 @@ TEST_CASE("polkit: a target is allowed only if every check about it said yes") {
     CHECK(short_answers[1].has_value());
     CHECK(short_answers[2].has_value());
 }
+
+TEST_CASE("polkit: a target its rules could not see as it is is refused before asking") {
+    CHECK_FALSE(refuse_undescribable({10, Match::Cgroup, "/s/vm", "/usr/bin/firecracker"}).has_value());
+    CHECK_FALSE(refuse_undescribable({10, Match::Cgroup, "/s/caf\xc3\xa9", ""}).has_value());
+    auto exe = refuse_undescribable({10, Match::ApiSock, "/u", "/tmp/review-deny/\xff/firecracker"});
+    REQUIRE(exe.has_value());
+    CHECK(exe->outcome == Outcome::NotAuthorized);
+    CHECK(exe->reason.find("executable") != std::string::npos);
+    auto cgroup = refuse_undescribable({10, Match::Cgroup, "/s/bangerd-root.service/deny\xff", "/usr/bin/firecracker"});
+    REQUIRE(cgroup.has_value());
+    CHECK(cgroup->reason.find("cgroup") != std::string::npos);
+}

@@ -55,9 +55,13 @@ TEST_CASE("mode: pkexec running the helper as another user than root is refused"
     }
 }
 
-TEST_CASE("mode: --doctor runs as whoever calls it") {
-    for (Caller c :
-         {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}, Caller{0, 0, std::string_view("5")}}) {
+TEST_CASE("mode: --doctor runs as whoever calls it, never through pkexec") {
+    for (Caller c : {Caller{0, 0, std::nullopt}, Caller{1000, 1000, std::nullopt}}) {
         CHECK(decide_mode(c, true, false).mode == Mode::Doctor);
     }
+    // pkexec banger-signal --doctor would run it as root, for nothing.
+    Decision through_pkexec = decide_mode(Caller{0, 0, std::string_view("5")}, true, false);
+    REQUIRE(through_pkexec.mode == Mode::Refuse);
+    CHECK(through_pkexec.refusal->outcome == Outcome::NotAuthorized);
+    CHECK(through_pkexec.caller_uid == 5U);
 }

@@ -29,3 +29,15 @@ TEST_CASE("doctor: lines and verdict") {
     CHECK(any_failed(lines));
     CHECK(format_doctor_line(lines[2]).rfind("FAIL  c: broken", 0) == 0);
 }
+
+TEST_CASE("doctor: an action's owner annotation") {
+    const std::string xml =
+        "<action id=\"org.banger.signal.send\">\n<defaults/>\n"
+        "<annotate key=\"org.freedesktop.policykit.owner\"> unix-user:banger-signal </annotate>\n</action>\n"
+        "<action id=\"org.banger.signal.kill\">\n</action>\n";
+    CHECK(policy_annotation(xml, "org.banger.signal.send", "org.freedesktop.policykit.owner") ==
+          "unix-user:banger-signal");
+    // Another action's annotation is not this one's.
+    CHECK_FALSE(policy_annotation(xml, "org.banger.signal.kill", "org.freedesktop.policykit.owner").has_value());
+    CHECK_FALSE(policy_annotation(xml, "org.banger.signal.send", "org.freedesktop.policykit.exec.path").has_value());
+}

@@ -203,6 +203,16 @@ TEST_CASE("report: a refused process that is not the caller's shows only the rul
     CHECK(audit.find("exe=\"/usr/lib/polkit-1/polkitd\"") != std::string::npos);
     CHECK(audit.find("executable /usr/lib/polkit-1/polkitd is not firecracker") != std::string::npos);
 
+    // A system error while judging it may quote its command line: not shown either.
+    r.targets[0].outcome = Outcome::SystemError;
+    r.targets[0].reason = "cannot look up /run/banger/token-s3cr3t.sock: File name too long";
+    r.targets[0].api_sock_reason.reset();
+    const std::string error = nlohmann::json::parse(json_lines(r)[0])["reason"];
+    CHECK(error.find("s3cr3t") == std::string::npos);
+    CHECK(error.find("system error") != std::string::npos);
+    CHECK(audit_lines(r)[0].text.find("s3cr3t") != std::string::npos);
+    r.targets[0].outcome = Outcome::NotManaged;
+
     // The caller's own process: nothing to hide.
     r.targets[0].private_to_caller = false;
     CHECK(nlohmann::json::parse(json_lines(r)[0])["exe"] == "/usr/lib/polkit-1/polkitd");

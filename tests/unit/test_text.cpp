@@ -69,3 +69,16 @@ TEST_CASE("has_control_character") {
     CHECK(has_control_character(std::string_view("\0", 1)));
     CHECK_FALSE(has_control_character("\xc3\xa9"));
 }
+
+TEST_CASE("text: well-formed UTF-8") {
+    for (const char* good : {"", "/usr/bin/firecracker", "/srv/caf\xc3\xa9/vm", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                             "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf"}) {
+        CAPTURE(good);
+        CHECK(is_valid_utf8(good));
+    }
+    for (const char* bad : {"/tmp/\xff/firecracker", "\x80", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                            "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "caf\xc3\x28"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(is_valid_utf8(bad));
+    }
+}

@@ -1,0 +1,154 @@
+#include "sys/confine.hpp"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "sys/io.hpp"
+
+namespace banger {
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr std::uint32_t kArch = AUDIT_ARCH_X86_64;
+// x32 system calls share the arch but carry this bit in their number.
+constexpr std::uint32_t kForeignCalls = 0x40000000U;
+#elif defined(__aarch64__)
+constexpr std::uint32_t kArch = AUDIT_ARCH_AARCH64;
+constexpr std::uint32_t kForeignCalls = 0xFFFFFFFFU;  // none
+#else
+#error "banger-signal's seccomp filter knows x86_64 and aarch64 only"
+#endif
+
+constexpr std::array kDenied {
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd, SYS_kcmp, SYS_process_madvise,
+        SYS_perf_event_open, SYS_execve, SYS_execveat, SYS_openat2,
+#if defined(SYS_creat)
+        SYS_creat,
+#endif
+};
+
+// open() flags that could write, create or truncate a file.
+constexpr std::uint32_t kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
+
+// A classic BPF program with forward jumps to named places, resolved at the
+// end (jump offsets are counted in instructions, easy to get wrong by hand).
+class Program {
+public:
+    using Label = std::size_t;
+
+private:
+    struct Jump {
+        std::size_t from;
+        Label to;
+        bool when_true;
+    };
+
+public:
+    Label label() {
+        places_.push_back(kUnplaced);
+        return places_.size() - 1;
+    }
+    void place(Label l) { places_[l] = code_.size(); }
+
+    void load(std::uint32_t offset) { add(BPF_LD | BPF_W | BPF_ABS, offset); }
+    void ret(std::uint32_t action) { add(BPF_RET | BPF_K, action); }
+    // if (A op k) goto `to`; else go on.
+    void jump_if(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, true); }
+    // if (!(A op k)) goto `to`; else go on.
+    void jump_unless(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, false); }
+    void go(Label to) { branch(BPF_JA, 0, to, true); }
+
+    [[nodiscard]] std::vector<sock_filter> finish() const {
+        std::vector<sock_filter> out = code_;
+        for (const Jump& j : jumps_) {
+            const std::size_t offset = places_[j.to] - j.from - 1;  // forward only
+            sock_filter& insn = out[j.from];
+            if (BPF_OP(insn.code) == BPF_JA) {
+                insn.k = static_cast<std::uint32_t>(offset);
+            } else if (j.when_true) {
+                insn.jt = static_cast<std::uint8_t>(offset);  // this program stays far below 255
+            } else {
+                insn.jf = static_cast<std::uint8_t>(offset);
+            }
+        }
+        return out;
+    }
+
+private:
+    static constexpr std::size_t kUnplaced = ~std::size_t{0};
+    void add(std::uint16_t code, std::uint32_t k) { code_.push_back(sock_filter{code, 0, 0, k}); }
+    void branch(std::uint16_t op, std::uint32_t k, Label to, bool when_true) {
+        jumps_.push_back(Jump{code_.size(), to, when_true});
+        add(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k);
+    }
+    std::vector<sock_filter> code_;
+    std::vector<std::size_t> places_;
+    std::vector<Jump> jumps_;
+};
+
+constexpr std::uint32_t arg_low_word(std::size_t i) {
+    // Little-endian: the low 32 bits of an argument come first.
+    return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * i);
+}
+
+std::vector<sock_filter> working_filter() {
+    Program p;
+    const auto allow = p.label();
+    const auto deny = p.label();
+    const auto kill = p.label();
+    const auto open_flags = p.label();    // open(path, flags, mode)
+    const auto openat_flags = p.label();  // openat(dirfd, path, flags, mode)
+
+    // The architecture first: in another ABI the numbers below name other calls.
+    p.load(offsetof(seccomp_data, arch));
+    p.jump_unless(BPF_JEQ, kArch, kill);
+    p.load(offsetof(seccomp_data, nr));
+    p.jump_if(BPF_JGE, kForeignCalls, kill);
+    for (long nr : kDenied) p.jump_if(BPF_JEQ, static_cast<std::uint32_t>(nr), deny);
+#if defined(SYS_open)
+    p.jump_if(BPF_JEQ, SYS_open, open_flags);
+#endif
+    p.jump_if(BPF_JEQ, SYS_openat, openat_flags);
+    p.go(allow);
+
+    p.place(open_flags);
+    p.load(arg_low_word(1));
+    p.jump_if(BPF_JSET, kWriteFlags, deny);
+    p.go(allow);
+    p.place(openat_flags);
+    p.load(arg_low_word(2));
+    p.jump_if(BPF_JSET, kWriteFlags, deny);
+
+    p.place(allow);
+    p.ret(SECCOMP_RET_ALLOW);
+    p.place(deny);
+    p.ret(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+    p.place(kill);
+    p.ret(SECCOMP_RET_KILL_PROCESS);
+    return p.finish();
+}
+
+}  // namespace
+
+Status confine_working_process() {
+    std::vector<sock_filter> code = working_filter();
+    const sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+    // For this thread, and every thread it starts later (there is none yet).
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0UL, 0UL) != 0) {
+        return system_error("cannot install the seccomp filter", errno);
+    }
+    return Done{};
+}
+
+}  // namespace banger

@@ -1,0 +1,23 @@
+// What the helper may still do once it works as its own user. CAP_SYS_PTRACE
+// is strong: with ptrace, process_vm_writev or a write to /proc/<pid>/mem it
+// writes into any root process. The helper needs it only to read other
+// users' /proc/<pid>/exe and fd/. So after the switch, and before any thread
+// exists (threads inherit the filter), a seccomp filter makes these fail
+// with EPERM: ptrace, process_vm_readv/writev, pidfd_getfd, kcmp,
+// process_madvise, perf_event_open, execve, execveat, and every open() that
+// could write (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC; openat2 and creat
+// altogether). The helper writes only to fds it holds already, and to
+// sockets. Any other system call ABI (x32, i386) ends the process.
+// (Not Landlock: it also confines ptrace access, and so the reads of
+// /proc/<pid>/exe the rules need.)
+#pragma once
+
+#include "policy/result.hpp"
+
+namespace banger {
+
+// no_new_privs must be set (restrict_capabilities). SystemError if the
+// kernel refuses the filter.
+[[nodiscard]] Status confine_working_process();
+
+}  // namespace banger
