@@ -33,6 +33,14 @@ struct Opened {
     std::vector<PathEntry> directories;  // "/" first
 };
 
+// "/" + "etc" -> "/etc"; "/etc" + "banger" -> "/etc/banger".
+std::string below(const std::string& dir, const std::string& name) {
+    std::string path = dir;
+    if (path != "/") path += '/';
+    path += name;
+    return path;
+}
+
 Result<Opened> open_without_symlinks(const std::string& path, bool& missing) {
     missing = false;
     if (!path.starts_with('/')) return config_error(fmt::format("{}: not an absolute path", path));
@@ -58,7 +66,7 @@ Result<Opened> open_without_symlinks(const std::string& path, bool& missing) {
         UniqueFd next(::openat(dir.get(), name.c_str(), flags));
         if (!next.valid()) {
             const int err = errno;
-            const std::string at = (so_far == "/" ? "/" : so_far + "/") + name;
+            const std::string at = below(so_far, name);
             if (err == ENOENT) {
                 missing = true;
                 return config_error(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
@@ -72,7 +80,7 @@ Result<Opened> open_without_symlinks(const std::string& path, bool& missing) {
             opened.fd = std::move(next);
             return opened;
         }
-        so_far = (so_far == "/" ? "/" : so_far + "/") + name;
+        so_far = below(so_far, name);
         dir = std::move(next);
         rest.remove_prefix(slash + 1);
     }
