@@ -10,7 +10,8 @@ Real pkexec, a real polkitd and a real system bus, without touching the host:
     by a tmpfs copy: the original entries bind-mounted in, the staged files added (install.py,
     mounts.py). The installed binary is therefore executed by exactly the path of its polkit
     exec.path annotation;
-  * /etc/passwd, /etc/group and /etc/shadow are copies with test users appended (install.py);
+  * /etc/passwd, /etc/group and /etc/shadow are copies with test users appended, and /home
+    a copy with their homes added (install.py);
   * /run/dbus is a fresh tmpfs; dbus-daemon --system and polkitd run on it (polkit.py);
   * a datagram socket of ours sits on /dev/log and a thread collects every syslog line
     (syslog.py);

@@ -112,7 +112,13 @@ def stage_system_files(stage: str, opts: BuildOptions, runtime_dir: str,
         uid = free_id(64010)
         users.append(User(name, uid, uid, (priv,) if name == MEMBER else ()))
         group_lines.append(f'{name}:x:{uid}:')
-    passwd += ''.join(f'{u.name}:x:{u.uid}:{u.gid}:banger e2e test user:/nonexistent:'
+    # Real homes (a private /home): `pkexec --user U` changes to U's home and fails without.
+    for u in users:
+        home = f'{stage}/home/{u.name}'
+        os.makedirs(home)
+        os.chown(home, u.uid, u.gid)
+        os.chmod(home, 0o700)
+    passwd += ''.join(f'{u.name}:x:{u.uid}:{u.gid}:banger e2e test user:/home/{u.name}:'
                       f'/usr/sbin/nologin\n' for u in users)
     # The system user banger-signal works as, as its sysusers.d entry makes it.
     if opts.helper_user not in names:
