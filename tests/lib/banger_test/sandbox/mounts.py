@@ -19,6 +19,7 @@ from .base import SandboxError
 _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                         ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
@@ -36,6 +37,12 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int,
         err = ctypes.get_errno()
         raise OSError(err, f'mount({source!r}, {target!r}, {fstype!r}, {flags:#x}): '
                            f'{os.strerror(err)}')
+
+
+def umount(target: str) -> None:
+    if _libc.umount2(target.encode(), 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f'umount({target!r}): {os.strerror(err)}')
 
 
 def bind(source: str, target: str) -> None:

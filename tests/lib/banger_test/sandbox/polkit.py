@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,11 +17,35 @@ from .acting import as_user_argv, user_env
 from .base import POLKIT_ACTIONS, POLKIT_BUS_NAME, POLKITD, SandboxError
 from .install import User
 
+# Where the bus finds what it may start on demand: polkitd among them, as root.
+ACTIVATION_DIR = '/usr/share/dbus-1/system-services'
+
+
+def _ask_bus(member: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(['dbus-send', '--system', '--print-reply', '--reply-timeout=2000',
+                           '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+                           f'org.freedesktop.DBus.{member}', *args],
+                          capture_output=True, text=True, check=False, timeout=10)
+
+
+def _reload_bus() -> None:
+    """The bus reads its configuration and activation directories again."""
+    r = _ask_bus('ReloadConfig')
+    if r.returncode != 0:
+        raise SandboxError(f'the system bus did not reload: {r.stderr.strip()}')
+
+
+def bus_has(name: str) -> bool:
+    """Someone owns `name` on the sandbox's system bus."""
+    r = _ask_bus('NameHasOwner', f'string:{name}')
+    return r.returncode == 0 and 'boolean true' in r.stdout
+
 
 class Polkit:
     """dbus-daemon --system on a fresh /run/dbus, polkitd on it; stopped by pid."""
 
     def __init__(self, workspace: str):
+        self.workspace = workspace
         self.log_path = os.path.join(workspace, 'polkitd.log')
         self.dbus_pid: int | None = None
         self.polkitd: subprocess.Popen | None = None
@@ -40,19 +66,12 @@ class Polkit:
             raise SandboxError(f'dbus-daemon failed ({r.returncode}): {r.stderr.strip()}')
         self.dbus_pid = int(r.stdout.strip())
 
-    def _bus_has(self, name: str) -> bool:
-        r = subprocess.run(['dbus-send', '--system', '--print-reply', '--reply-timeout=2000',
-                            '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
-                            'org.freedesktop.DBus.NameHasOwner', f'string:{name}'],
-                           capture_output=True, text=True, check=False, timeout=10)
-        return r.returncode == 0 and 'boolean true' in r.stdout
-
     def _start_polkitd(self) -> None:
-        with open(self.log_path, 'wb') as log:
+        with open(self.log_path, 'ab') as log:
             self.polkitd = subprocess.Popen([POLKITD, '--no-debug'], stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
-        while not self._bus_has(POLKIT_BUS_NAME):
+        while not bus_has(POLKIT_BUS_NAME):
             if self.polkitd.poll() is not None:
                 raise SandboxError(f'polkitd exited with {self.polkitd.returncode}:\n'
                                    + self.log())
@@ -64,6 +83,32 @@ class Polkit:
                               check=False).returncode != 0:
                 raise SandboxError(f'polkitd does not know {action}: is the policy installed '
                                    f'to /usr/share/polkit-1/actions?')
+
+    @contextlib.contextmanager
+    def polkitd_stopped(self):
+        """polkitd off the bus for the `with` block, then started again and answering.
+
+        Stopping it is not enough: asked for org.freedesktop.PolicyKit1, the bus would start
+        another polkitd from its activation file, as root and out of our sight. So an empty
+        directory hides that directory (in the private namespace only) while polkitd is gone.
+        """
+        empty = tempfile.mkdtemp(prefix='no-activation-', dir=self.workspace)
+        mounts.bind(empty, ACTIVATION_DIR)
+        try:
+            _reload_bus()
+            self.stop_polkitd()
+            deadline = time.monotonic() + 10
+            while bus_has(POLKIT_BUS_NAME):
+                if time.monotonic() > deadline:
+                    raise SandboxError('polkitd still on the bus after it was stopped')
+                time.sleep(0.05)
+            yield
+        finally:
+            mounts.umount(ACTIVATION_DIR)
+            os.rmdir(empty)
+            _reload_bus()
+            if self.polkitd is None:
+                self._start_polkitd()     # returns once it is on the bus and knows our actions
 
     def log(self) -> str:
         try:
