@@ -25,7 +25,8 @@ script calls to get in.
 
 What is written to the host, and removed afterwards: one empty directory /tmp/banger-e2e-*
 (the workspace mount point), one cgroup tree /banger-e2e-<pid>, and, only when the machine
-has no /dev/log at all, an empty placeholder file there to mount the socket on.
+has no /dev/log at all, an empty placeholder file there to mount the socket on (shared by
+the sandboxes running at the same time, removed by the last of them).
 
 Library use (the script must call enter() before anything else):
 
