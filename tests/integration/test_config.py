@@ -27,6 +27,7 @@ class InsecureOrInvalid(harness.BangerTestCase):
         self.assertEqual(obj["code"], CONFIG_ERROR)
         self.assertEqual(obj["outcome"], "config-error")
         self.assertAlive(vm)
+        return obj["reason"]
 
     def good_text(self):
         return (f'runtime_dir = "{self.s.runtime_dir}"\n'
@@ -90,6 +91,71 @@ class InsecureOrInvalid(harness.BangerTestCase):
                       f'"{svc}/"', '"/"', '""', f'"{svc}/."', f'"{svc}\\u0000x"',
                       "5", "false", f'["{svc}"]', "1979-05-27"):
             self._bad_value("service_cgroup", value)
+
+    # -- its directories (issue 12) -------------------------------------------
+    # Whoever may write a directory above the file may rename the file away and put their
+    # own in its place: the directories must be root's and not writable by group or
+    # others, sticky ones (like /tmp) excepted.
+    def config_below(self, *modes):
+        """A good install record in nested fresh directories with these modes (outermost
+        first); returns (its path, the directories)."""
+        dirs = [self.s.fresh_dir("cfgtree-")]
+        for _ in modes[1:]:
+            dirs.append(os.path.join(dirs[-1], "d"))
+            os.mkdir(dirs[-1])
+        for d, mode in zip(dirs, modes):
+            os.chmod(d, mode)
+        path = os.path.join(dirs[-1], "install.toml")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, self.good_text().encode())
+        os.fchmod(fd, 0o644)
+        os.close(fd)
+        return path, dirs
+
+    def test_directory_writable_by_others(self):
+        config, dirs = self.config_below(0o777)
+        reason = self._config_error(config)
+        self.assertIn(f"{dirs[0]} is writable by group or others", reason)
+
+    def test_directory_writable_by_group(self):
+        config, dirs = self.config_below(0o775)
+        reason = self._config_error(config)
+        self.assertIn(f"{dirs[0]} is writable by group or others", reason)
+
+    def test_directory_two_levels_up_writable_by_others(self):
+        config, dirs = self.config_below(0o777, 0o755)
+        reason = self._config_error(config)
+        self.assertIn(f"{dirs[0]} is writable by group or others", reason)
+
+    def test_directory_owned_by_another_user(self):
+        config, dirs = self.config_below(0o755)
+        os.chown(dirs[0], NOBODY, NOBODY)
+        reason = self._config_error(config)
+        self.assertIn(f"{dirs[0]} is owned by uid {NOBODY}", reason)
+
+    def test_sticky_world_writable_directory_accepted(self):
+        # The config_dir itself is below /tmp (sticky, world-writable): accepted as well.
+        config, _ = self.config_below(0o1777)
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, config=config)
+        self.assertExit(r, OK)
+        self.assertDiedOf(vm, signal.SIGTERM)
+
+    def test_relative_path(self):
+        # The helper works from "/", where this path names the good config: refused all
+        # the same (whose directories would a relative path have?).
+        relative = os.path.relpath(self.s.config, "/")
+        self.assertTrue(os.path.isfile(os.path.join("/", relative)))
+        reason = self._config_error(relative)
+        self.assertIn("not an absolute path", reason)
+
+    def test_path_through_a_symlinked_directory_is_judged_resolved(self):
+        # A link's own mode means nothing: the directory it leads to is judged.
+        config, dirs = self.config_below(0o777)
+        link = os.path.join(self.s.fresh_dir("cfglink-"), "etc")
+        os.symlink(dirs[0], link)
+        reason = self._config_error(os.path.join(link, "install.toml"))
+        self.assertIn(f"{dirs[0]} is writable by group or others", reason)
 
     # -- what is fine ------------------------------------------------------------
     def test_unknown_keys_ignored(self):
