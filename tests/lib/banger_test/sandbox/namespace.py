@@ -55,6 +55,18 @@ def _mnt_ns(pid: int | str) -> str | None:
         return None
 
 
+def _hold_mnt_ns(pid: int) -> tuple[str, int] | None:
+    """The mount namespace of `pid` and an fd that keeps it alive. Without one, a namespace
+    whose last process has exited is freed and its number given to the next one created
+    (anyone's, such as another test's `unshare --mount`), whose processes the cleanup would
+    then kill as leftovers of ours (seen: SIGKILL for a concurrent test's process)."""
+    try:
+        fd = os.open(f'/proc/{pid}/ns/mnt', os.O_RDONLY)
+    except OSError:
+        return None
+    return os.readlink(f'/proc/self/fd/{fd}'), fd
+
+
 def _pids_in_mnt_ns(ns: str) -> list[int]:
     found = []
     for entry in os.listdir('/proc'):
@@ -82,7 +94,7 @@ def enter_private_namespace() -> None:
     cmd = ['unshare', '--mount', '--propagation', 'private', '--',
            sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]]
     own_ns = _mnt_ns('self')
-    child_ns = None
+    child_ns, child_ns_fd = None, -1
     child: subprocess.Popen | None = None
 
     def forward(signum, _frame):
@@ -96,10 +108,12 @@ def enter_private_namespace() -> None:
         child = subprocess.Popen(cmd, env=env)
         deadline = time.monotonic() + 5
         while child.poll() is None and time.monotonic() < deadline:
-            ns = _mnt_ns(child.pid)
-            if ns is not None and ns != own_ns:
-                child_ns = ns
+            held = _hold_mnt_ns(child.pid)
+            if held is not None and held[0] != own_ns:
+                child_ns, child_ns_fd = held
                 break
+            if held is not None:
+                os.close(held[1])
             time.sleep(0.01)
         rc = child.wait()
     finally:
@@ -110,6 +124,7 @@ def enter_private_namespace() -> None:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            os.close(child_ns_fd)
         _remove_cgroups(cgroup_name)
         _release_dev_log(dev_lock)
         shutil.rmtree(workspace, ignore_errors=True)
