@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The config file (exit 8 when insecure or invalid) and who may call (exit 7)."""
+"""The config file (exit 8 when insecure or invalid), the helper user (8 when missing) and
+who may call (exit 7)."""
 
 import os
+import re
 import signal
 import subprocess
 
+from banger_test import helper_user
 from banger_test.codes import CONFIG_ERROR, NOT_AUTHORIZED, NOT_MANAGED, OK
 import harness
 from harness import NOBODY, NOBODY_PREFIX
@@ -197,6 +200,62 @@ class InsecureOrInvalid(harness.BangerTestCase):
         r = self.run_bs("--pid", vm.pid, config=config)
         self.assertExit(r, OK)
         self.assertDiedOf(vm, signal.SIGTERM)
+
+
+class HelperUserMissing(harness.BangerTestCase):
+    """Without the system user it works as, the helper refuses to work (8) and says how
+    to create it. The user is removed only from a copy of /etc/passwd, bound over it in a
+    mount namespace of the call's own (never the host's /etc)."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = helper_user.name()
+        with open("/etc/passwd", encoding="utf-8") as f:
+            kept = [ln for ln in f if ln.split(":", 1)[0] != self.user]
+        copy = os.path.join(self.s.fresh_dir("passwd-"), "passwd")
+        with open(copy, "w", encoding="utf-8") as f:
+            f.writelines(kept)
+        os.chmod(copy, 0o644)
+        # Under helper_user.ensure() /etc/passwd is itself a bind of a removed copy, on
+        # which nothing can be mounted: that one is unmounted first (in there only).
+        self.without_user = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                             'umount /etc/passwd 2>/dev/null; '
+                             'mount --bind "$0" /etc/passwd && exec "$@"', copy]
+        # The premise: in there, the user does not exist.
+        r = subprocess.run([*self.without_user, "getent", "passwd", self.user],
+                           capture_output=True, text=True, check=False)
+        self.assertEqual(r.returncode, 2, f"{self.user} still there: {r.stdout}{r.stderr}")
+
+    def test_refuses_to_signal(self):
+        vm = self.vm()
+        r = self.run_bs("--pid", vm.pid, prefix=self.without_user)
+        self.assertExit(r, CONFIG_ERROR)
+        self.assertAlive(vm)
+        self.assertIn(f"'{self.user}'", r.err)
+        self.assertIn("does not exist", r.err)
+        self.assertIn("systemd-sysusers", r.err)
+        self.assertIn(f"useradd --system {self.user}", r.err)
+        r = self.run_bs("--pid", vm.pid, "--json", prefix=self.without_user)
+        self.assertExit(r, CONFIG_ERROR)
+        self.assertEqual(self.one_json(r)["outcome"], "config-error")
+        self.assertAlive(vm)
+
+    def test_refuses_to_list(self):
+        self.vm()
+        r = self.run_bs("--list", "--json", prefix=self.without_user)
+        self.assertExit(r, CONFIG_ERROR)
+        self.assertEqual(r.out, "")
+
+    def test_doctor_fails(self):
+        r = self.run_bs("--doctor", config=None, prefix=self.without_user)
+        self.assertExit(r, CONFIG_ERROR)
+        m = re.search(r"^FAIL  helper user: (.*)\n      fix: (.*)$", r.out, re.M)
+        self.assertIsNotNone(m, self.describe(r))
+        self.assertIn(self.user, m[1])
+        self.assertIn("systemd-sysusers", m[2])
+        # The control: with the user, the same line is OK.
+        r = self.run_bs("--doctor", config=None)
+        self.assertRegex(r.out, rf"(?m)^OK    helper user: .*'{re.escape(self.user)}'")
 
 
 class Authorization(harness.BangerTestCase):
