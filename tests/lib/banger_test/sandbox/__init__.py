@@ -13,8 +13,8 @@ Real pkexec, a real polkitd and a real system bus, without touching the host:
   * /etc/passwd, /etc/group and /etc/shadow are copies with test users appended, and /home
     a copy with their homes added (install.py);
   * /run/dbus is a fresh tmpfs; dbus-daemon --system and polkitd run on it (polkit.py);
-  * a datagram socket of ours sits on /dev/log and a thread collects every syslog line
-    (syslog.py);
+  * a datagram socket of ours sits on /dev/log, in a private copy of /dev, and a thread
+    collects every syslog line (syslog.py);
   * stand-in Firecracker processes run in real cgroups under the cgroup2 mount (targets.py;
     cgroups are not covered by the mount namespace: they are removed at the end, also on
     failure).
@@ -24,9 +24,7 @@ flock.py starts thousands of sleeping processes in a cgroup at once; entry.py is
 script calls to get in.
 
 What is written to the host, and removed afterwards: one empty directory /tmp/banger-e2e-*
-(the workspace mount point), one cgroup tree /banger-e2e-<pid>, and, only when the machine
-has no /dev/log at all, an empty placeholder file there to mount the socket on (shared by
-the sandboxes running at the same time, removed by the last of them).
+(the workspace mount point) and one cgroup tree /banger-e2e-<pid>.
 
 Library use (the script must call enter() before anything else):
 

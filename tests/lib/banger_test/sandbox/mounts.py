@@ -76,20 +76,23 @@ def overlay_roots(stage: str) -> list[str]:
                   if not any(r != o and r.startswith(o.rstrip('/') + '/') for o in roots))
 
 
-def private_copy(root: str, workspace: str, staged_root: str | None) -> None:
+def private_copy(root: str, workspace: str, staged_root: str | None,
+                 leave_out: tuple[str, ...] = ()) -> None:
     """Replace `root`, in this namespace, by a copy on the workspace tmpfs: the host's
-    entries bind-mounted in, the entries staged below staged_root + root added."""
+    entries bind-mounted in (but those named in leave_out), the entries staged below
+    staged_root + root added."""
     if root == '/':
         raise SandboxError('refusing to overlay /')
     build = tempfile.mkdtemp(prefix='overlay-', dir=workspace)
     st = os.stat(root)
     os.chown(build, st.st_uid, st.st_gid)
     os.chmod(build, stat.S_IMODE(st.st_mode))
-    _merge(build, root, staged_root + root if staged_root else None)
+    _merge(build, root, staged_root + root if staged_root else None, set(leave_out))
     bind(build, root)
 
 
-def _merge(dest: str, host: str | None, staged: str | None) -> None:
+def _merge(dest: str, host: str | None, staged: str | None,
+           leave_out: set[str] | None = None) -> None:
     """Fill the empty directory `dest`: host entries bind-mounted, staged entries copied.
 
     Bind mounts keep the host's inodes (setuid bits, owners, contents) without copying
@@ -97,6 +100,7 @@ def _merge(dest: str, host: str | None, staged: str | None) -> None:
     both are merged recursively so that only what is staged differs.
     """
     host_names = set(os.listdir(host)) if host and os.path.isdir(host) else set()
+    host_names -= leave_out or set()
     staged_names = set(os.listdir(staged)) if staged and os.path.isdir(staged) else set()
     for name in sorted(host_names | staged_names):
         d = os.path.join(dest, name)

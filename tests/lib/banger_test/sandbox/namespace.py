@@ -3,11 +3,9 @@ namespace, and clean the host afterwards."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -16,8 +14,6 @@ import time
 from .. import cgroups
 from .base import ENV_CGROUP_NAME, ENV_INSIDE, ENV_WORKSPACE, PKEXEC, POLKITD, say
 
-
-DEV_LOG = '/dev/log'
 
 
 def preflight() -> str | None:
@@ -79,16 +75,15 @@ def enter_private_namespace() -> None:
     """Re-execute the running script in a private mount namespace; return only there.
 
     The outer process waits, then removes what the namespace could not: leftover processes
-    of the namespace (dbus-daemon forks into its own session), the cgroup tree, the workspace
-    mount point and, unless another sandbox still uses it, the /dev/log placeholder. It exits
-    with the child's status. The inner process finds its parameters in the environment.
+    of the namespace (dbus-daemon forks into its own session), the cgroup tree and the
+    workspace mount point. It exits with the child's status. The inner process finds its
+    parameters in the environment.
     """
     if os.environ.get(ENV_INSIDE) == '1':
         return
     workspace = tempfile.mkdtemp(prefix='banger-e2e-', dir='/tmp')
     os.chmod(workspace, 0o755)
     cgroup_name = f'banger-e2e-{os.getpid()}'
-    dev_lock = _claim_dev_log()
     env = dict(os.environ)
     env.update({ENV_INSIDE: '1', ENV_WORKSPACE: workspace, ENV_CGROUP_NAME: cgroup_name})
     cmd = ['unshare', '--mount', '--propagation', 'private', '--',
@@ -126,46 +121,10 @@ def enter_private_namespace() -> None:
                     pass
             os.close(child_ns_fd)
         _remove_cgroups(cgroup_name)
-        _release_dev_log(dev_lock)
         shutil.rmtree(workspace, ignore_errors=True)
         for s, h in old.items():
             signal.signal(s, h)
     sys.exit(rc if rc >= 0 else 128 - rc)
-
-
-def _claim_dev_log() -> int:
-    """Make sure there is a /dev/log to bind-mount our socket over, and hold a shared flock
-    on /dev while we use it (the fd returned).
-
-    Where the machine has none, an empty placeholder file is created. Sandboxes running at
-    the same time share it, and it must outlive all of them: removed while another one has
-    its socket mounted on it, the kernel detaches that mount in every namespace, and that
-    sandbox's syslog lines are lost without an error. Whoever finds itself the last user
-    (an exclusive flock, taken only for the removal) removes it.
-    """
-    fd = os.open('/dev', os.O_RDONLY | os.O_DIRECTORY)
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    try:
-        os.close(os.open(DEV_LOG, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except FileExistsError:
-        pass                                  # the machine's own, or another sandbox's
-    return fd
-
-
-def _release_dev_log(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)                          # another sandbox still uses it
-        return
-    try:
-        st = os.lstat(DEV_LOG)
-        if stat.S_ISREG(st.st_mode) and st.st_size == 0:     # a placeholder, not a socket
-            os.unlink(DEV_LOG)
-    except OSError as e:
-        say(f'could not remove the {DEV_LOG} placeholder: {e}')
-    finally:
-        os.close(fd)
 
 
 def _remove_cgroups(cgroup_name: str) -> None:

@@ -89,9 +89,12 @@ class Sandbox:
         self._step('overlaying the install directories')
         self._overlay(mounts.overlay_roots(self.stage), staged_root=self.stage)
         os.makedirs(self.runtime_dir, mode=0o755, exist_ok=True)
-        self._step('listening on /dev/log')
-        self.syslog = SyslogCollector(os.path.join(self.workspace, 'dev-log'))
-        mounts.mount(self.syslog.path, '/dev/log', None, mounts.MS_BIND)
+        # Our socket is /dev/log on a private copy of /dev: a socket bound over the
+        # host's /dev/log would vanish with it whenever another sandbox removes the
+        # placeholder it created there (the kernel detaches mounts on unlinked files).
+        self._step('listening on /dev/log, in a private copy of /dev')
+        mounts.private_copy('/dev', self.workspace, None, leave_out=('log',))
+        self.syslog = SyslogCollector('/dev/log')
         for cg in (self.service_cgroup, self.foreign_cgroup):
             os.makedirs(self.cgroup_dir(cg), exist_ok=True)
         self._step('starting the system bus and polkitd')
