@@ -31,8 +31,8 @@ constexpr std::uint32_t kForeignCalls = 0xFFFFFFFFU;  // none
 #endif
 
 constexpr std::array kDenied {
-    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd, SYS_kcmp, SYS_process_madvise,
-        SYS_perf_event_open, SYS_execve, SYS_execveat, SYS_openat2,
+    SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd, SYS_kcmp, SYS_process_madvise, SYS_perf_event_open,
+        SYS_execve, SYS_execveat, SYS_openat2,
 #if defined(SYS_creat)
         SYS_creat,
 #endif
@@ -115,6 +115,7 @@ std::vector<sock_filter> working_filter() {
     p.jump_unless(BPF_JEQ, kArch, kill);
     p.load(offsetof(seccomp_data, nr));
     p.jump_if(BPF_JGE, kForeignCalls, kill);
+    if (kPtraceFenced) p.jump_if(BPF_JEQ, SYS_ptrace, deny);
     for (long nr : kDenied) p.jump_if(BPF_JEQ, static_cast<std::uint32_t>(nr), deny);
 #if defined(SYS_open)
     p.jump_if(BPF_JEQ, SYS_open, open_flags);
