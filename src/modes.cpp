@@ -1,0 +1,72 @@
+#include "modes.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "flow.hpp"
+#include "policy/pid.hpp"
+#include "sys/audit.hpp"
+#include "sys/doctor.hpp"
+#include "sys/elevate.hpp"
+#include "sys/hardening.hpp"
+#include "sys/limits.hpp"
+#include "sys/privileges.hpp"
+
+namespace banger {
+
+namespace {
+
+void audit_all(const CallReport& report) {
+    for (const auto& line : audit_lines(report)) audit(line.outcome, line.text);
+}
+
+}  // namespace
+
+int doctor_mode() {
+    const auto lines = run_doctor();
+    for (const auto& line : lines) put(stdout, format_doctor_line(line));
+    return any_failed(lines) ? exit_code(Outcome::ConfigError) : 0;
+}
+
+int elevate_mode(int argc, char** argv, const CommandLine& cli) {
+    CallReport checked = check_arguments(cli.request);
+    if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
+    Elevation elevated = elevate_through_pkexec(argc, argv);
+    if (elevated.exit_code) return *elevated.exit_code;
+    if (elevated.refusal) elevated.failure.reason = elevation_reason(*elevated.refusal);
+    CallReport refused =
+        refuse_call(std::move(checked), cli.request, std::move(elevated.failure), ::getuid(), ::getppid());
+    // Not logged: pkexec logs its own refusal, and a line this unprivileged
+    // process sent would be the caller's word, which proves nothing.
+    refused.elevation = std::move(elevated.refusal);
+    return emit(refused, cli.json, cli.verbose);
+}
+
+int refuse_mode(const CommandLine& cli, uid_t caller_uid, Failure failure) {
+    CallReport checked = check_arguments(cli.request);
+    if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
+    const CallReport refused =
+        refuse_call(std::move(checked), cli.request, std::move(failure), caller_uid, ::getppid());
+    if (::geteuid() == 0) audit_all(refused);
+    return emit(refused, cli.json, cli.verbose);
+}
+
+int privileged_mode(const CommandLine& cli, const Decision& decision) {
+    const CallReport report = run(cli.request, decision);
+    audit_all(report);
+    return emit(report, cli.json, cli.verbose);
+}
+
+std::optional<Failure> harden_as_root(int argc) {
+    if (!hold_async_signals()) return Failure{Outcome::SystemError, "cannot block signals"};
+    // Every target takes two arguments; the parser refuses more than 4096.
+    const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
+    if (auto limits = normalize_limits(targets, true); !limits) return std::move(limits).failure();
+    if (auto restricted = restrict_capabilities(); !restricted) return std::move(restricted).failure();
+    return std::nullopt;
+}
+
+}  // namespace banger
