@@ -152,13 +152,18 @@ class InsecureOrInvalid(harness.BangerTestCase):
         reason = self._config_error(relative)
         self.assertIn("not an absolute path", reason)
 
-    def test_path_through_a_symlinked_directory_is_judged_resolved(self):
-        # A link's own mode means nothing: the directory it leads to is judged.
-        config, dirs = self.config_below(0o777)
+    def test_path_through_a_symlinked_directory_is_refused(self):
+        # The record is opened one component at a time with O_NOFOLLOW: a symlink on its
+        # path is refused as such, even one leading to good directories (whoever may
+        # replace the link chooses the directory).
+        config, dirs = self.config_below(0o755)
         link = os.path.join(self.s.fresh_dir("cfglink-"), "etc")
         os.symlink(dirs[0], link)
         reason = self._config_error(os.path.join(link, "install.toml"))
-        self.assertIn(f"{dirs[0]} is writable by group or others", reason)
+        self.assertIn(f"{link} is a symbolic link or not a directory", reason)
+        vm = self.vm()
+        self.assertExit(self.run_bs("--pid", vm.pid, config=config), OK)   # the real path works
+        self.assertDiedOf(vm, signal.SIGTERM)
 
     # -- what is fine ------------------------------------------------------------
     def test_unknown_keys_ignored(self):
