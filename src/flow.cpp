@@ -229,7 +229,7 @@ CallReport run(const Request& request, const Decision& decision) {
     // failure is every check's answer.
     if (decision.polkit_required) {
         (void)connect_polkit();
-        if (auto threads = verify_working_threads(helper.value()); !threads)
+        if (auto threads = verify_working_threads(helper.value(), true); !threads)
             return refuse(std::move(threads).failure());
     }
 

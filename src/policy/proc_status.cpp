@@ -76,6 +76,9 @@ std::optional<Credentials> parse_status_credentials(std::string_view status) {
     auto nnp = field(status, "NoNewPrivs");
     if (!nnp || (*nnp != "0" && *nnp != "1")) return std::nullopt;
     c.no_new_privs = *nnp == "1";
+    auto seccomp = field(status, "Seccomp");
+    if (!seccomp || seccomp->size() != 1 || (*seccomp)[0] < '0' || (*seccomp)[0] > '2') return std::nullopt;
+    c.seccomp = (*seccomp)[0] - '0';
     return c;
 }
 
@@ -95,6 +98,11 @@ std::optional<std::string> excess_privilege(const Credentials& c, uid_t uid, gid
                            c.cap_ambient, c.cap_bounding);
     }
     if (!c.no_new_privs) return std::string("no_new_privs unset");
+    return std::nullopt;
+}
+
+std::optional<std::string> unconfined(const Credentials& c) {
+    if (c.seccomp != 2) return fmt::format("seccomp mode {}, not a filter", c.seccomp);
     return std::nullopt;
 }
 

@@ -23,6 +23,7 @@ struct Credentials {
     std::uint64_t cap_bounding = 0;
     std::uint64_t cap_ambient = 0;
     bool no_new_privs = false;
+    int seccomp = 0;  // Seccomp: 0 none, 1 strict, 2 a filter
 };
 
 // nullopt if a field is missing or malformed: credentials are never guessed.
@@ -34,5 +35,9 @@ struct Credentials {
 // no_new_privs), or nullopt if it is not.
 [[nodiscard]] std::optional<std::string> excess_privilege(const Credentials& creds, uid_t uid, gid_t gid,
                                                           std::uint64_t allowed);
+
+// Why a thread with these credentials is not under a seccomp filter, or
+// nullopt if it is.
+[[nodiscard]] std::optional<std::string> unconfined(const Credentials& creds);
 
 }  // namespace banger

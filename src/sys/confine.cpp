@@ -6,12 +6,15 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "sys/io.hpp"
 
@@ -30,11 +33,19 @@ constexpr std::uint32_t kForeignCalls = 0xFFFFFFFFU;  // none
 #error "banger-signal's seccomp filter knows x86_64 and aarch64 only"
 #endif
 
+// Besides ptrace (below): what reads or writes another process's memory,
+// executes, or opens, creates, links, renames, removes or changes files
+// other than through open() (checked for its flags below). io_uring would
+// open files without passing through this filter at all.
 constexpr std::array kDenied {
     SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd, SYS_kcmp, SYS_process_madvise, SYS_perf_event_open,
-        SYS_execve, SYS_execveat, SYS_openat2,
-#if defined(SYS_creat)
-        SYS_creat,
+        SYS_execve, SYS_execveat, SYS_openat2, SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_io_uring_setup,
+        SYS_io_uring_enter, SYS_io_uring_register, SYS_truncate, SYS_mknodat, SYS_linkat, SYS_symlinkat, SYS_renameat2,
+        SYS_unlinkat, SYS_mkdirat, SYS_fchmodat, SYS_fchownat, SYS_fchmod, SYS_fchown,
+#if defined(__x86_64__)
+        // The older calls that aarch64 never had.
+        SYS_creat, SYS_mknod, SYS_link, SYS_symlink, SYS_rename, SYS_renameat, SYS_unlink, SYS_rmdir, SYS_mkdir,
+        SYS_chmod, SYS_chown, SYS_lchown,
 #endif
 };
 
@@ -145,10 +156,11 @@ std::vector<sock_filter> working_filter() {
 Status confine_working_process() {
     std::vector<sock_filter> code = working_filter();
     const sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
-    // For this thread, and every thread it starts later (there is none yet).
-    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0UL, 0UL) != 0) {
-        return system_error("cannot install the seccomp filter", errno);
-    }
+    // For every thread of the process at once (TSYNC), and every thread
+    // started later. A thread that cannot take it makes the call fail.
+    const long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program);
+    if (rc > 0) return Failure{Outcome::SystemError, fmt::format("thread {} cannot take the seccomp filter", rc)};
+    if (rc != 0) return system_error("cannot install the seccomp filter", errno);
     return Done{};
 }
 

@@ -1,13 +1,18 @@
 // What the helper may still do once it works as its own user. CAP_SYS_PTRACE
 // is strong: with ptrace, process_vm_writev or a write to /proc/<pid>/mem it
 // writes into any root process. The helper needs it only to read other
-// users' /proc/<pid>/exe and fd/. So after the switch, and before any thread
-// exists (threads inherit the filter), a seccomp filter makes these fail
-// with EPERM: ptrace, process_vm_readv/writev, pidfd_getfd, kcmp,
-// process_madvise, perf_event_open, execve, execveat, and every open() that
-// could write (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC; openat2 and creat
-// altogether). The helper writes only to fds it holds already, and to
-// sockets. Any other system call ABI (x32, i386) ends the process.
+// users' /proc/<pid>/exe and fd/. So after the switch a seccomp filter,
+// installed on every thread at once (TSYNC) and inherited by every later
+// one, makes these fail with EPERM: ptrace, process_vm_readv/writev,
+// pidfd_getfd, kcmp, process_madvise, perf_event_open, execve, execveat,
+// io_uring (it opens files past the filter), open_by_handle_at, every open()
+// that could write (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC; openat2 and creat
+// altogether), and whatever creates, links, renames, removes, truncates or
+// changes the mode or owner of a file. The helper writes only to fds it
+// holds already, and to sockets. Any other system call ABI (x32, i386) ends
+// the process. What stays possible: reading what the three capabilities
+// let it read, including another process's memory through
+// /proc/<pid>/mem (SECURITY.md says so).
 // (Not Landlock: it also confines ptrace access, and so the reads of
 // /proc/<pid>/exe the rules need.)
 #pragma once

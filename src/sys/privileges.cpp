@@ -29,7 +29,7 @@ Failure failed(std::string_view what) { return system_error(what, errno); }
 
 }  // namespace
 
-Status verify_working_threads(const HelperUser& user) {
+Status verify_working_threads(const HelperUser& user, bool confined) {
     UniqueDir tasks = open_dir_at(AT_FDCWD, "/proc/self/task");
     if (!tasks) return failed("cannot list /proc/self/task");
     std::size_t seen = 0;
@@ -42,7 +42,9 @@ Status verify_working_threads(const HelperUser& user) {
             return Failure{Outcome::SystemError,
                            fmt::format("cannot read the credentials of thread {}", entry->d_name)};
         }
-        if (auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities)) {
+        auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities);
+        if (!excess && confined) excess = unconfined(*creds);
+        if (excess) {
             return Failure{Outcome::SystemError,
                            fmt::format("thread {} kept more privilege than it may: {}", entry->d_name, *excess)};
         }
@@ -98,7 +100,7 @@ Status become_helper_user(const HelperUser& user) {
     }
     // A change of uid makes the process dumpable again (per fs.suid_dumpable).
     if (::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_DUMPABLE");
-    return verify_working_threads(user);
+    return verify_working_threads(user, false);
 }
 
 }  // namespace banger

@@ -42,7 +42,8 @@ struct HelperUser {
 // supplementary group and nothing beyond the three capabilities, with empty
 // bounding and ambient sets and no_new_privs; any excess is a SystemError,
 // never a call that goes on. Threads started after step two (GLib's) inherit
-// exactly the main thread's state; this proves it.
-[[nodiscard]] Status verify_working_threads(const HelperUser& user);
+// exactly the main thread's state; this proves it. With `confined`, every
+// thread must also be under the seccomp filter (confine_working_process).
+[[nodiscard]] Status verify_working_threads(const HelperUser& user, bool confined);
 
 }  // namespace banger

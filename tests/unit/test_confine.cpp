@@ -5,14 +5,17 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <string>
+#include <thread>
 
 #include "sys/confine.hpp"
 
@@ -69,6 +72,68 @@ TEST_CASE("confine: nothing may be opened for writing, and nothing executed") {
             char* const argv[] = {const_cast<char*>("true"), nullptr};  // NOLINT(cppcoreguidelines-pro-type-const-cast)
             return refused(::execve("/bin/true", argv, nullptr));
         }) == 0);
+}
+
+TEST_CASE("confine: files are not created, linked, renamed, removed or changed past open()") {
+    const std::string dir = "/tmp/banger-confine-dir-" + std::to_string(::getpid());
+    const std::string file = dir + "/file";
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "x", 1) == 1);
+    const std::string other = dir + "/other";
+    const char* f = file.c_str();
+    const char* o = other.c_str();
+    CHECK(in_confined_child([&] { return refused(::truncate(f, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::ftruncate(fd, 1)) == 1 ? 0 : 1; }) == 0);  // its own fd: allowed
+    CHECK(in_confined_child([&] { return refused(::link(f, o)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::linkat(AT_FDCWD, f, AT_FDCWD, o, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::symlink(f, o)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::rename(f, o)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::syscall(SYS_renameat2, AT_FDCWD, f, AT_FDCWD, o, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::unlink(f)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::unlinkat(AT_FDCWD, f, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::mkdir(o, 0700)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::mknod(o, S_IFREG | 0600, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::chmod(f, 0666)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::fchmod(fd, 0666)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::chown(f, 0, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::fchown(fd, 0, 0)); }) == 0);
+    CHECK(in_confined_child([&] { return refused(::syscall(SYS_open_by_handle_at, AT_FDCWD, nullptr, O_RDONLY)); }) ==
+          0);
+    CHECK(in_confined_child([&] { return refused(::syscall(SYS_io_uring_setup, 1, nullptr)); }) == 0);
+    struct stat st {};
+    CHECK(::stat(f, &st) == 0);
+    CHECK(st.st_size == 1);               // not truncated
+    CHECK((st.st_mode & 07777) == 0600);  // not changed
+    CHECK(::access(o, F_OK) != 0);        // nothing made beside it
+    ::close(fd);
+    ::unlink(f);
+    ::rmdir(dir.c_str());
+}
+
+TEST_CASE("confine: a thread that exists already is confined too") {
+    // A thread is started first; then the main thread installs the filter;
+    // then the thread tries to open a file for writing.
+    const pid_t child = ::fork();
+    if (child == 0) {
+        for (int sig : {SIGTERM, SIGINT}) (void)::signal(sig, SIG_DFL);
+        std::atomic<bool> confined{false};
+        int seen = 3;
+        std::thread before([&] {
+            while (!confined.load()) std::this_thread::yield();
+            seen = refused(::open("/tmp", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0600));
+        });
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) ::_exit(100);
+        if (!confine_working_process()) ::_exit(101);
+        confined.store(true);
+        before.join();
+        ::_exit(seen);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("confine: what the helper needs still works") {
