@@ -61,11 +61,15 @@ int privileged_mode(const CommandLine& cli, const Decision& decision) {
 }
 
 std::optional<Failure> harden_as_root(int argc) {
-    if (!hold_async_signals()) return Failure{Outcome::SystemError, "cannot block signals"};
+    if (!hold_async_signals())
+        return Failure{Outcome::SystemError, "cannot hold signals or leave real-time scheduling"};
     // Every target takes two arguments; the parser refuses more than 4096.
     const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
-    if (auto limits = normalize_limits(targets, true); !limits) return std::move(limits).failure();
-    if (auto restricted = restrict_capabilities(); !restricted) return std::move(restricted).failure();
+    auto limits = normalize_limits(targets, true);
+    // Even a call refused for its limits goes on without root's capabilities.
+    auto restricted = restrict_capabilities();
+    if (!limits) return std::move(limits).failure();
+    if (!restricted) return std::move(restricted).failure();
     return std::nullopt;
 }
 

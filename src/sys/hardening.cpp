@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -73,6 +74,13 @@ bool hold_async_signals() noexcept {
     // cannot be, each sent signal is logged at once anyway (event=sent).
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     (void)::setrlimit(RLIMIT_CPU, &unlimited);
+    // A real-time policy survives exec, and with it RLIMIT_RTTIME: the kernel
+    // kills a real-time task that runs that long without blocking, at a
+    // moment of the caller's choosing. The ordinary policy has no such
+    // limit, and any task may return to it.
+    (void)::setrlimit(RLIMIT_RTTIME, &unlimited);
+    const sched_param ordinary{};
+    if (::sched_setscheduler(0, SCHED_OTHER, &ordinary) != 0) return false;
     return true;
 }
 

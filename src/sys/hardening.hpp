@@ -24,9 +24,10 @@ namespace banger {
 // until exit. The caller may own our terminal (INT, QUIT, HUP, TSTP) or have
 // armed a limit (XCPU, XFSZ) to kill us between a signal sent and its audit
 // line. A wait for exits still ends early on INT, TERM, HUP or QUIT
-// (interrupt_fd). Also lifts RLIMIT_CPU, whose hard limit is a SIGKILL the
-// caller can time (best effort: needs CAP_SYS_RESOURCE, so call it before
-// restrict_capabilities).
+// (interrupt_fd). Also lifts RLIMIT_CPU and RLIMIT_RTTIME, whose hard limits
+// are a SIGKILL the caller can time (best effort: needs CAP_SYS_RESOURCE, so
+// call it before restrict_capabilities), and returns to the ordinary
+// scheduling policy, where RLIMIT_RTTIME does not apply.
 [[nodiscard]] bool hold_async_signals() noexcept;
 
 // Empties the environment.

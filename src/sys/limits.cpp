@@ -25,6 +25,7 @@ struct Need {
     const char* name;
     rlim_t minimum;    // below this the call fails
     rlim_t preferred;  // what the soft limit is raised to, as far as the hard limit allows
+    bool lift_hard;    // where root may: soft and hard limit both `preferred`
 };
 
 std::string shown(rlim_t value) { return value == RLIM_INFINITY ? "unlimited" : fmt::format("{}", value); }
@@ -32,6 +33,10 @@ std::string shown(rlim_t value) { return value == RLIM_INFINITY ? "unlimited" : 
 Status normalize(const Need& need) {
     rlimit now{};
     if (::getrlimit(need.resource, &now) != 0) return Done{};  // nothing to normalise
+    if (need.lift_hard && now.rlim_max != need.preferred) {
+        const rlimit lifted{need.preferred, need.preferred};
+        if (::setrlimit(need.resource, &lifted) == 0) return Done{};  // CAP_SYS_RESOURCE
+    }
     rlimit wanted = now;
     wanted.rlim_cur = std::max(need.minimum, std::min(need.preferred, now.rlim_max));
     if (wanted.rlim_cur == now.rlim_cur) return Done{};
@@ -54,14 +59,17 @@ Status normalize_limits(std::size_t targets, bool waits) {
     const rlim_t files = kBaseFiles + 2 * std::min(targets, kTargetsPerChunk) + (waits ? targets : 0);
     constexpr rlim_t kStack = 8 * kMiB;
     const Need needs[] = {
-        {RLIMIT_NOFILE, "RLIMIT_NOFILE", files, RLIM_INFINITY},
+        {RLIMIT_NOFILE, "RLIMIT_NOFILE", files, RLIM_INFINITY, false},
         // GLib maps a stack per thread and its libraries; nothing here needs
         // much, but an address-space limit counts what is mapped, not used.
-        {RLIMIT_AS, "RLIMIT_AS", 1024 * kMiB, RLIM_INFINITY},
-        {RLIMIT_DATA, "RLIMIT_DATA", 512 * kMiB, RLIM_INFINITY},
-        {RLIMIT_STACK, "RLIMIT_STACK", kStack, kStack},
-        // GLib's threads count against the real uid's processes.
-        {RLIMIT_NPROC, "RLIMIT_NPROC", 64, RLIM_INFINITY},
+        {RLIMIT_AS, "RLIMIT_AS", 1024 * kMiB, RLIM_INFINITY, false},
+        {RLIMIT_DATA, "RLIMIT_DATA", 512 * kMiB, RLIM_INFINITY, false},
+        {RLIMIT_STACK, "RLIMIT_STACK", kStack, kStack, false},
+        // GLib's threads count against the real uid's processes, and once the
+        // helper works as its own user, every helper running counts against
+        // the same uid: a hard limit the caller chose must not make GLib's
+        // thread creation fail (it aborts) when root can lift it.
+        {RLIMIT_NPROC, "RLIMIT_NPROC", 64, RLIM_INFINITY, true},
     };
     for (const Need& need : needs) {
         if (auto ok = normalize(need); !ok) return ok;

@@ -8,6 +8,7 @@ Exits 77 without test hooks, root or a writable cgroup2 mount.
 
 import os
 import pwd
+import resource
 
 from banger_test import helper_user
 from banger_test.codes import OK
@@ -87,6 +88,36 @@ class WhilePaused(adversarial.AdversarialTestCase):
         r = self.finish(p, pause)
         self.assertExit(r, OK)
 
+    def test_real_time_scheduling_is_left(self):
+        # A caller running under a real-time policy passes it on through exec, and with
+        # it RLIMIT_RTTIME: the kernel kills a real-time task that runs that long without
+        # blocking, at a moment of the caller's choosing (between a signal sent and its
+        # audit line). The helper must work under the ordinary policy.
+        def real_time():
+            resource.setrlimit(resource.RLIMIT_RTTIME, (5_000_000, 5_000_000))
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        p, pause = self.start_paused(TESTHOOKS, "judged", "--pid", self.target.pid, "--dry-run",
+                                     preexec_fn=real_time)
+        self.assertEqual(os.sched_getscheduler(p.pid), os.SCHED_OTHER,
+                         "the helper kept the caller's real-time policy")
+        if _may_raise_limits():
+            self.assertEqual(_limit(p.pid, "Max realtime timeout"), ("unlimited", "unlimited"))
+        r = self.finish(p, pause)
+        self.assertExit(r, OK)
+
+    def test_process_limit_is_lifted(self):
+        # Once the helper works as its own user, every helper running counts against
+        # that uid's RLIMIT_NPROC, and GLib aborts when it cannot start a thread: a
+        # hard limit the caller chose must be lifted where root may.
+        if not _may_raise_limits():
+            self.skipTest("root here lacks CAP_SYS_RESOURCE: no limit can be raised")
+        p, pause = self.start_paused(
+            TESTHOOKS, "judged", "--pid", self.target.pid, "--dry-run",
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NPROC, (100, 100)))
+        self.assertEqual(_limit(p.pid, "Max processes"), ("unlimited", "unlimited"))
+        r = self.finish(p, pause)
+        self.assertExit(r, OK)
+
     def test_closed_stdio_reopened_on_dev_null(self):
         # With 0, 1 and 2 closed by the caller, the first files banger-signal
         # opens would become its stdin/stdout/stderr; they must be /dev/null.
@@ -104,6 +135,21 @@ class WhilePaused(adversarial.AdversarialTestCase):
         self.assertEqual(p.wait(timeout=adversarial.harness.RUN_TIMEOUT), OK)
         self.assertReceived(self.target, 15)
         self.assertEqual(os.path.getsize(path), 0, "output landed in an inherited file")
+
+
+def _may_raise_limits() -> bool:
+    """Whether this (root) process has CAP_SYS_RESOURCE, as the helper's root would."""
+    return bool(int(read_status(os.getpid())["CapEff"], 16) >> 24 & 1)
+
+
+def _limit(pid: int, name: str) -> tuple[str, str]:
+    """(soft, hard) of one line of /proc/<pid>/limits."""
+    with open(f"/proc/{pid}/limits", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(name):
+                soft, hard = line[len(name):].split()[:2]
+                return soft, hard
+    raise AssertionError(f"no {name!r} in /proc/{pid}/limits")
 
 
 if __name__ == "__main__":
