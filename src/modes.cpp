@@ -61,16 +61,20 @@ int privileged_mode(const CommandLine& cli, const Decision& decision) {
 }
 
 std::optional<Failure> harden_as_root(int argc) {
-    if (!hold_async_signals())
-        return Failure{Outcome::SystemError, "cannot hold signals or leave real-time scheduling"};
+    // Each step is taken even after one failed (the call is then refused as
+    // a whole, but never with more than the working capabilities).
+    std::optional<Failure> first;
+    const auto note = [&first](Status step) {
+        if (!step && !first) first = std::move(step).failure();
+    };
+    if (!hold_async_signals()) note(Failure{Outcome::SystemError, "cannot hold signals"});
+    if (!leave_real_time())
+        note(Failure{Outcome::SystemError, "cannot leave the caller's real-time scheduling policy"});
     // Every target takes two arguments; the parser refuses more than 4096.
     const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
-    auto limits = normalize_limits(targets, true);
-    // Even a call refused for its limits goes on without root's capabilities.
-    auto restricted = restrict_capabilities();
-    if (!limits) return std::move(limits).failure();
-    if (!restricted) return std::move(restricted).failure();
-    return std::nullopt;
+    note(normalize_limits(targets, true));
+    note(restrict_capabilities());
+    return first;
 }
 
 }  // namespace banger

@@ -33,19 +33,31 @@ constexpr std::uint32_t kForeignCalls = 0xFFFFFFFFU;  // none
 #error "banger-signal's seccomp filter knows x86_64 and aarch64 only"
 #endif
 
+// Calls newer than some C library headers: the same number on every
+// architecture (the unified table from Linux 5.1 on).
+constexpr int kSysFchmodat2 = 452;   // Linux 6.6
+constexpr int kSysSetxattrat = 463;  // Linux 6.13
+constexpr int kSysRemovexattrat = 466;
+
 // Besides ptrace (below): what reads or writes another process's memory,
 // executes, or opens, creates, links, renames, removes or changes files
-// other than through open() (checked for its flags below). io_uring would
-// open files without passing through this filter at all.
+// (data, mode, owner, extended attributes and ACLs, times) other than
+// through open() (checked for its flags below); binding a socket (a path
+// is a file made). io_uring would open files past this filter altogether.
 constexpr std::array kDenied {
     SYS_process_vm_readv, SYS_process_vm_writev, SYS_pidfd_getfd, SYS_kcmp, SYS_process_madvise, SYS_perf_event_open,
         SYS_execve, SYS_execveat, SYS_openat2, SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_io_uring_setup,
         SYS_io_uring_enter, SYS_io_uring_register, SYS_truncate, SYS_mknodat, SYS_linkat, SYS_symlinkat, SYS_renameat2,
-        SYS_unlinkat, SYS_mkdirat, SYS_fchmodat, SYS_fchownat, SYS_fchmod, SYS_fchown,
+        SYS_unlinkat, SYS_mkdirat, SYS_fchmodat, kSysFchmodat2, SYS_fchownat, SYS_fchmod, SYS_fchown, SYS_setxattr,
+        SYS_lsetxattr, SYS_fsetxattr, SYS_removexattr, SYS_lremovexattr, SYS_fremovexattr, kSysSetxattrat,
+        kSysRemovexattrat, SYS_utimensat, SYS_bind,
+#if defined(SYS_renameat)
+        SYS_renameat,  // aarch64 has it; riscv, say, would not
+#endif
 #if defined(__x86_64__)
         // The older calls that aarch64 never had.
-        SYS_creat, SYS_mknod, SYS_link, SYS_symlink, SYS_rename, SYS_renameat, SYS_unlink, SYS_rmdir, SYS_mkdir,
-        SYS_chmod, SYS_chown, SYS_lchown,
+        SYS_creat, SYS_mknod, SYS_link, SYS_symlink, SYS_rename, SYS_unlink, SYS_rmdir, SYS_mkdir, SYS_chmod, SYS_chown,
+        SYS_lchown, SYS_utime, SYS_utimes, SYS_futimesat,
 #endif
 };
 

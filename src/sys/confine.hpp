@@ -7,10 +7,10 @@
 // pidfd_getfd, kcmp, process_madvise, perf_event_open, execve, execveat,
 // io_uring (it opens files past the filter), open_by_handle_at, every open()
 // that could write (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC; openat2 and creat
-// altogether), and whatever creates, links, renames, removes, truncates or
-// changes the mode or owner of a file. The helper writes only to fds it
-// holds already, and to sockets. Any other system call ABI (x32, i386) ends
-// the process. What stays possible: reading what the three capabilities
+// altogether), whatever creates, links, renames, removes or truncates a
+// file or changes its mode, owner, extended attributes or times, and bind.
+// The helper writes only to fds it holds already, and to sockets it
+// connects. Any other system call ABI (x32, i386) ends the process. What stays possible: reading what the three capabilities
 // let it read, including another process's memory through
 // /proc/<pid>/mem (SECURITY.md says so).
 // (Not Landlock: it also confines ptrace access, and so the reads of

@@ -79,9 +79,20 @@ bool hold_async_signals() noexcept {
     // moment of the caller's choosing. The ordinary policy has no such
     // limit, and any task may return to it.
     (void)::setrlimit(RLIMIT_RTTIME, &unlimited);
-    const sched_param ordinary{};
-    if (::sched_setscheduler(0, SCHED_OTHER, &ordinary) != 0) return false;
     return true;
+}
+
+bool leave_real_time() noexcept {
+    // SCHED_RESET_ON_FORK is passed on as set: clearing it would need
+    // CAP_SYS_NICE, and it only ever makes children less privileged.
+    const int policy = ::sched_getscheduler(0);
+    if (policy < 0) return false;
+    const int reset_on_fork = policy & SCHED_RESET_ON_FORK;
+    const sched_param ordinary{};
+    (void)::sched_setscheduler(0, SCHED_OTHER | reset_on_fork, &ordinary);
+    // Leaving SCHED_IDLE may be refused (RLIMIT_NICE): that one is harmless.
+    const int now = ::sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+    return now != SCHED_FIFO && now != SCHED_RR && now != SCHED_DEADLINE;
 }
 
 void forget_environment() noexcept { (void)::clearenv(); }

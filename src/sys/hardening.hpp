@@ -26,9 +26,13 @@ namespace banger {
 // line. A wait for exits still ends early on INT, TERM, HUP or QUIT
 // (interrupt_fd). Also lifts RLIMIT_CPU and RLIMIT_RTTIME, whose hard limits
 // are a SIGKILL the caller can time (best effort: needs CAP_SYS_RESOURCE, so
-// call it before restrict_capabilities), and returns to the ordinary
-// scheduling policy, where RLIMIT_RTTIME does not apply.
+// call it before restrict_capabilities).
 [[nodiscard]] bool hold_async_signals() noexcept;
+
+// A real-time policy (and so RLIMIT_RTTIME, see above) survives exec:
+// returns to the ordinary policy, where that limit does not apply. False if
+// the process still runs under a real-time policy.
+[[nodiscard]] bool leave_real_time() noexcept;
 
 // Empties the environment.
 void forget_environment() noexcept;
