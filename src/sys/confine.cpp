@@ -8,10 +8,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <fmt/format.h>
@@ -92,6 +94,7 @@ public:
     void jump_unless(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, false); }
     void go(Label to) { branch(BPF_JA, 0, to, true); }
 
+    // Empty if a conditional jump reaches farther than its 8 bits can say.
     [[nodiscard]] std::vector<sock_filter> finish() const {
         std::vector<sock_filter> out = code_;
         for (const Jump& j : jumps_) {
@@ -99,11 +102,10 @@ public:
             sock_filter& insn = out[j.from];
             if (BPF_OP(insn.code) == BPF_JA) {
                 insn.k = static_cast<std::uint32_t>(offset);
-            } else if (j.when_true) {
-                insn.jt = static_cast<std::uint8_t>(offset);  // this program stays far below 255
-            } else {
-                insn.jf = static_cast<std::uint8_t>(offset);
+                continue;
             }
+            if (offset > 0xFF) return {};
+            (j.when_true ? insn.jt : insn.jf) = static_cast<std::uint8_t>(offset);
         }
         return out;
     }
@@ -125,6 +127,30 @@ constexpr std::uint32_t arg_low_word(std::size_t i) {
     return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * i);
 }
 
+// A call number and where the filter goes for it.
+struct Rule {
+    std::uint32_t nr;
+    Program::Label to;
+};
+
+// A binary search over `rules` (sorted by number) on the accumulator: a few
+// comparisons per call instead of one per rule. The kernel also runs the
+// filter once per call number when it is installed, to find the calls it
+// always allows, so its length is paid at every start.
+void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwise) {
+    if (rules.size() <= 3) {
+        for (const Rule& r : rules) p.jump_if(BPF_JEQ, r.nr, r.to);
+        p.go(otherwise);
+        return;
+    }
+    const std::size_t mid = rules.size() / 2;
+    const auto upper = p.label();
+    p.jump_if(BPF_JGE, rules[mid].nr, upper);
+    emit_search(p, rules.first(mid), otherwise);
+    p.place(upper);
+    emit_search(p, rules.subspan(mid), otherwise);
+}
+
 std::vector<sock_filter> working_filter() {
     Program p;
     const auto allow = p.label();
@@ -138,13 +164,16 @@ std::vector<sock_filter> working_filter() {
     p.jump_unless(BPF_JEQ, kArch, kill);
     p.load(offsetof(seccomp_data, nr));
     p.jump_if(BPF_JGE, kForeignCalls, kill);
-    if (kPtraceFenced) p.jump_if(BPF_JEQ, SYS_ptrace, deny);
-    for (long nr : kDenied) p.jump_if(BPF_JEQ, static_cast<std::uint32_t>(nr), deny);
+    std::vector<Rule> rules;
+    rules.reserve(kDenied.size() + 3);
+    for (int nr : kDenied) rules.push_back(Rule{static_cast<std::uint32_t>(nr), deny});
+    if (kPtraceFenced) rules.push_back(Rule{SYS_ptrace, deny});
 #if defined(SYS_open)
-    p.jump_if(BPF_JEQ, SYS_open, open_flags);
+    rules.push_back(Rule{SYS_open, open_flags});
 #endif
-    p.jump_if(BPF_JEQ, SYS_openat, openat_flags);
-    p.go(allow);
+    rules.push_back(Rule{SYS_openat, openat_flags});
+    std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.nr < b.nr; });
+    emit_search(p, rules, allow);
 
     p.place(open_flags);
     p.load(arg_low_word(1));
@@ -167,6 +196,7 @@ std::vector<sock_filter> working_filter() {
 
 Status confine_working_process() {
     std::vector<sock_filter> code = working_filter();
+    if (code.empty()) return Failure{Outcome::SystemError, "the seccomp filter does not fit classic BPF's jumps"};
     const sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
     // For every thread of the process at once (TSYNC), and every thread
     // started later. A thread that cannot take it makes the call fail.

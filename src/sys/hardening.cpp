@@ -87,6 +87,7 @@ bool leave_real_time() noexcept {
     // CAP_SYS_NICE, and it only ever makes children less privileged.
     const int policy = ::sched_getscheduler(0);
     if (policy < 0) return false;
+    if (policy == SCHED_OTHER) return true;  // the common case: one call
     const int reset_on_fork = policy & SCHED_RESET_ON_FORK;
     const sched_param ordinary{};
     (void)::sched_setscheduler(0, SCHED_OTHER | reset_on_fork, &ordinary);
