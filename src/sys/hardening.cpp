@@ -66,20 +66,7 @@ bool hold_async_signals() noexcept {
     // Faults stay deliverable: blocked, they would be fatal without a core or
     // a clear cause. KILL and STOP cannot be blocked at all.
     for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&held, fault);
-    if (::sigprocmask(SIG_SETMASK, &held, nullptr) != 0) return false;
-    // RLIMIT_CPU counts the CPU time spent before exec too: a caller could
-    // burn all but a few milliseconds of it, so that its hard limit (SIGKILL,
-    // which nothing holds) lands right after a signal is sent. Lifted where
-    // root still has CAP_SYS_RESOURCE (before restrict_capabilities); where it
-    // cannot be, each sent signal is logged at once anyway (event=sent).
-    const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-    (void)::setrlimit(RLIMIT_CPU, &unlimited);
-    // A real-time policy survives exec, and with it RLIMIT_RTTIME: the kernel
-    // kills a real-time task that runs that long without blocking, at a
-    // moment of the caller's choosing. The ordinary policy has no such
-    // limit, and any task may return to it.
-    (void)::setrlimit(RLIMIT_RTTIME, &unlimited);
-    return true;
+    return ::sigprocmask(SIG_SETMASK, &held, nullptr) == 0;
 }
 
 bool leave_real_time() noexcept {

@@ -24,12 +24,11 @@ namespace banger {
 // until exit. The caller may own our terminal (INT, QUIT, HUP, TSTP) or have
 // armed a limit (XCPU, XFSZ) to kill us between a signal sent and its audit
 // line. A wait for exits still ends early on INT, TERM, HUP or QUIT
-// (interrupt_fd). Also lifts RLIMIT_CPU and RLIMIT_RTTIME, whose hard limits
-// are a SIGKILL the caller can time (best effort: needs CAP_SYS_RESOURCE, so
-// call it before restrict_capabilities).
+// (interrupt_fd). The limits whose hard limit is a SIGKILL the caller can
+// time (RLIMIT_CPU, RLIMIT_RTTIME) are normalize_limits()'s.
 [[nodiscard]] bool hold_async_signals() noexcept;
 
-// A real-time policy (and so RLIMIT_RTTIME, see above) survives exec:
+// A real-time policy (and so RLIMIT_RTTIME, sys/limits.hpp) survives exec:
 // returns to the ordinary policy, where that limit does not apply. False if
 // the process still runs under a real-time policy.
 [[nodiscard]] bool leave_real_time() noexcept;

@@ -59,6 +59,17 @@ Status normalize_limits(std::size_t targets, bool waits) {
     const rlim_t files = kBaseFiles + 2 * std::min(targets, kTargetsPerChunk) + (waits ? targets : 0);
     constexpr rlim_t kStack = 8 * kMiB;
     const Need needs[] = {
+        // RLIMIT_CPU counts the CPU time spent before exec too: a caller
+        // could burn all but a few milliseconds of it, so that its hard limit
+        // (SIGKILL, which nothing holds) lands right after a signal is sent.
+        // A real-time policy survives exec, and with it RLIMIT_RTTIME, whose
+        // hard limit kills a real-time task that runs that long without
+        // blocking (leave_real_time() makes it moot where it cannot be
+        // lifted). Both lifted where root may; where not, each sent signal is
+        // logged at once anyway (event=sent). Never a reason to fail, and first,
+        // so that they are lifted even when a later limit refuses the call.
+        {RLIMIT_CPU, "RLIMIT_CPU", 0, RLIM_INFINITY, true},
+        {RLIMIT_RTTIME, "RLIMIT_RTTIME", 0, RLIM_INFINITY, true},
         {RLIMIT_NOFILE, "RLIMIT_NOFILE", files, RLIM_INFINITY, false},
         // GLib maps a stack per thread and its libraries; nothing here needs
         // much, but an address-space limit counts what is mapped, not used.
