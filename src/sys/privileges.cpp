@@ -3,7 +3,6 @@
 #include <cap-ng.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "build_config.hpp"
+#include "policy/passwd.hpp"
 #include "policy/proc_status.hpp"
 #include "sys/io.hpp"
 #include "sys/unique_fd.hpp"
@@ -55,16 +55,19 @@ Status verify_working_threads(const HelperUser& user, bool confined) {
 }
 
 Result<HelperUser> find_helper_user() {
-    errno = 0;
-    const struct passwd* pw = ::getpwnam(BANGER_HELPER_USER);
-    if (pw == nullptr || pw->pw_uid == 0 || pw->pw_gid == 0) {
-        return Failure{
-            Outcome::ConfigError,
-            fmt::format("the system user '{}' that banger-signal works as {}; create it with "
-                        "systemd-sysusers (the package does), or useradd --system {}",
-                        BANGER_HELPER_USER, pw == nullptr ? "does not exist" : "must not be root", BANGER_HELPER_USER)};
+    // Large enough for any /etc/passwd a host keeps; read whole or not at all.
+    constexpr std::size_t kPasswdCap = 16U << 20U;
+    const auto passwd = read_small_file(AT_FDCWD, "/etc/passwd", kPasswdCap);
+    if (!passwd) return Failure{Outcome::ConfigError, "cannot read /etc/passwd, where the helper user must be"};
+    const auto entry = find_passwd_entry(*passwd, BANGER_HELPER_USER);
+    if (!entry || entry->uid == 0 || entry->gid == 0) {
+        return Failure{Outcome::ConfigError,
+                       fmt::format("the system user '{}' that banger-signal works as {}; create it with "
+                                   "systemd-sysusers (the package does), or useradd --system {}",
+                                   BANGER_HELPER_USER, !entry ? "does not exist in /etc/passwd" : "must not be root",
+                                   BANGER_HELPER_USER)};
     }
-    return HelperUser{pw->pw_uid, pw->pw_gid};
+    return HelperUser{entry->uid, entry->gid};
 }
 
 Status restrict_capabilities() {

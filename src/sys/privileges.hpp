@@ -17,7 +17,8 @@ struct HelperUser {
     gid_t gid;
 };
 
-// ConfigError, saying how to create it, if the user does not exist or is root.
+// Its ids, from /etc/passwd itself (policy/passwd, no NSS). ConfigError,
+// saying how to create it, if the user is not there, or is root.
 [[nodiscard]] Result<HelperUser> find_helper_user();
 
 // Step one, while still single-threaded: keep only CAP_KILL (signal other
