@@ -27,6 +27,16 @@ constexpr std::uint64_t kWorkingCapabilities = bit(CAP_KILL) | bit(CAP_SYS_PTRAC
 
 Failure failed(std::string_view what) { return system_error(what, errno); }
 
+// Every capability the kernel knows leaves the bounding set (it answers
+// EINVAL past the last one); needs CAP_SETPCAP, so root's first step.
+bool empty_bounding_set() noexcept {
+    for (unsigned long cap = 0; cap < 64; ++cap) {
+        if (::prctl(PR_CAPBSET_DROP, cap, 0UL, 0UL, 0UL) == 0) continue;
+        return errno == EINVAL && cap > 0;
+    }
+    return true;
+}
+
 }  // namespace
 
 Status verify_working_threads(const HelperUser& user, bool confined) {
@@ -76,8 +86,10 @@ Status restrict_capabilities() {
                       CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1) != 0) {
         return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
     }
-    // CAPNG_SELECT_BOTH: capabilities and the bounding set, which stays empty.
-    if (int rc = capng_apply(CAPNG_SELECT_BOTH); rc != 0) {
+    // The bounding set is emptied here rather than by capng_apply(), which
+    // reads /proc/self/status three times around the same prctl() calls.
+    if (!empty_bounding_set()) return failed("PR_CAPBSET_DROP");
+    if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0) {
         return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot drop capabilities (capng_apply: {})", rc)};
     }
     // No exec from here on may gain privileges (setuid, file caps).
