@@ -127,29 +127,56 @@ constexpr std::uint32_t arg_low_word(std::size_t i) {
     return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * i);
 }
 
-// A call number and where the filter goes for it.
+// A run of consecutive call numbers, lo..hi, and where the filter goes for them.
 struct Rule {
-    std::uint32_t nr;
+    std::uint32_t lo;
+    std::uint32_t hi;
     Program::Label to;
 };
 
-// A binary search over `rules` (sorted by number) on the accumulator: a few
-// comparisons per call instead of one per rule. The kernel also runs the
-// filter once per call number when it is installed, to find the calls it
-// always allows, so its length is paid at every start.
+// One rule per number, sorted; neighbours with the same place become one
+// run (x86_64's rename..symlink, chmod..lchown, the xattr calls).
+std::vector<Rule> runs(std::vector<Rule> rules) {
+    std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.lo < b.lo; });
+    std::vector<Rule> out;
+    for (const Rule& r : rules) {
+        if (!out.empty() && out.back().to == r.to && out.back().hi + 1 == r.lo) {
+            out.back().hi = r.hi;
+        } else {
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
+// A binary search over `rules` (sorted, disjoint) on the accumulator: a few
+// comparisons per call instead of one per rule. The kernel compiles the
+// filter and runs it once per call number when it is installed, to find
+// the calls it always allows, so its length is paid at every start.
 void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwise) {
     if (rules.size() <= 3) {
-        for (const Rule& r : rules) p.jump_if(BPF_JEQ, r.nr, r.to);
+        for (const Rule& r : rules) {
+            if (r.lo == r.hi) {
+                p.jump_if(BPF_JEQ, r.lo, r.to);
+                continue;
+            }
+            p.jump_unless(BPF_JGE, r.lo, otherwise);  // below this run, so below every later one
+            p.jump_unless(BPF_JGT, r.hi, r.to);
+        }
         p.go(otherwise);
         return;
     }
     const std::size_t mid = rules.size() / 2;
     const auto upper = p.label();
-    p.jump_if(BPF_JGE, rules[mid].nr, upper);
+    p.jump_if(BPF_JGE, rules[mid].lo, upper);
     emit_search(p, rules.first(mid), otherwise);
     p.place(upper);
     emit_search(p, rules.subspan(mid), otherwise);
 }
+
+}  // namespace
+
+std::span<const int> denied_calls() noexcept { return kDenied; }
 
 std::vector<sock_filter> working_filter() {
     Program p;
@@ -166,14 +193,16 @@ std::vector<sock_filter> working_filter() {
     p.jump_if(BPF_JGE, kForeignCalls, kill);
     std::vector<Rule> rules;
     rules.reserve(kDenied.size() + 3);
-    for (int nr : kDenied) rules.push_back(Rule{static_cast<std::uint32_t>(nr), deny});
-    if (kPtraceFenced) rules.push_back(Rule{SYS_ptrace, deny});
+    const auto one = [](long nr, Program::Label to) {
+        return Rule{static_cast<std::uint32_t>(nr), static_cast<std::uint32_t>(nr), to};
+    };
+    for (int nr : kDenied) rules.push_back(one(nr, deny));
+    if (kPtraceFenced) rules.push_back(one(SYS_ptrace, deny));
 #if defined(SYS_open)
-    rules.push_back(Rule{SYS_open, open_flags});
+    rules.push_back(one(SYS_open, open_flags));
 #endif
-    rules.push_back(Rule{SYS_openat, openat_flags});
-    std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.nr < b.nr; });
-    emit_search(p, rules, allow);
+    rules.push_back(one(SYS_openat, openat_flags));
+    emit_search(p, runs(std::move(rules)), allow);
 
     p.place(open_flags);
     p.load(arg_low_word(1));
@@ -191,8 +220,6 @@ std::vector<sock_filter> working_filter() {
     p.ret(SECCOMP_RET_KILL_PROCESS);
     return p.finish();
 }
-
-}  // namespace
 
 Status confine_working_process() {
     std::vector<sock_filter> code = working_filter();

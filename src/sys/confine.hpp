@@ -17,6 +17,11 @@
 // /proc/<pid>/exe the rules need.)
 #pragma once
 
+#include <linux/filter.h>
+
+#include <span>
+#include <vector>
+
 #include "policy/result.hpp"
 
 namespace banger {
@@ -34,5 +39,11 @@ inline constexpr bool kPtraceFenced = true;
 // no_new_privs must be set (restrict_capabilities). SystemError if the
 // kernel refuses the filter.
 [[nodiscard]] Status confine_working_process();
+
+// The classic BPF program it installs (empty if it cannot be encoded), and
+// the calls it refuses by number besides ptrace and the writing opens: for
+// the unit test that runs the program over every call number.
+[[nodiscard]] std::vector<sock_filter> working_filter();
+[[nodiscard]] std::span<const int> denied_calls() noexcept;
 
 }  // namespace banger

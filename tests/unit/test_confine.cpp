@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -14,15 +16,18 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "sys/confine.hpp"
 
@@ -49,7 +54,89 @@ int in_confined_child(Probe probe) {
 // 0 if the call failed with EPERM, 1 if it succeeded, 2 on another error.
 int refused(long rc) { return rc < 0 ? (errno == EPERM ? 0 : 2) : 1; }
 
+constexpr std::uint32_t kNoAnswer = 0xFFFF'FFFFU;  // the program broke a rule below
+constexpr std::uint32_t kDeny = SECCOMP_RET_ERRNO | EPERM;
+
+// Runs a classic BPF program as the kernel would, for what working_filter()
+// may emit: word loads from seccomp_data, jumps on constants, returns.
+// kNoAnswer for anything else, a load out of bounds, or running off the end.
+std::uint32_t run_filter(const std::vector<sock_filter>& prog, const seccomp_data& data) {
+    std::uint32_t a = 0;
+    for (std::size_t pc = 0; pc < prog.size();) {
+        const sock_filter& insn = prog[pc++];
+        if (insn.code == (BPF_LD | BPF_W | BPF_ABS)) {
+            if (insn.k % 4 != 0 || insn.k + 4 > sizeof data) return kNoAnswer;
+            std::memcpy(&a, reinterpret_cast<const unsigned char*>(&data) + insn.k, 4);  // NOLINT
+        } else if (insn.code == (BPF_RET | BPF_K)) {
+            return insn.k;
+        } else if (insn.code == (BPF_JMP | BPF_JA)) {
+            pc += insn.k;
+        } else if (BPF_CLASS(insn.code) == BPF_JMP && BPF_SRC(insn.code) == BPF_K) {
+            bool taken = false;
+            switch (BPF_OP(insn.code)) {
+                case BPF_JEQ: taken = a == insn.k; break;
+                case BPF_JGE: taken = a >= insn.k; break;
+                case BPF_JGT: taken = a > insn.k; break;
+                case BPF_JSET: taken = (a & insn.k) != 0; break;
+                default: return kNoAnswer;
+            }
+            pc += taken ? insn.jt : insn.jf;
+        } else {
+            return kNoAnswer;
+        }
+    }
+    return kNoAnswer;
+}
+
+seccomp_data call(std::uint32_t nr, std::uint32_t arch, std::uint64_t flags_arg = 0, std::size_t flags_at = 0) {
+    seccomp_data d{};
+    d.nr = static_cast<int>(nr);
+    d.arch = arch;
+    d.args[flags_at] = flags_arg;
+    return d;
+}
+
+#if defined(__x86_64__)
+constexpr std::uint32_t kNativeArch = AUDIT_ARCH_X86_64;
+constexpr std::uint32_t kForeignArch = AUDIT_ARCH_I386;
+#elif defined(__aarch64__)
+constexpr std::uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
+constexpr std::uint32_t kForeignArch = AUDIT_ARCH_ARM;
+#endif
+
 }  // namespace
+
+TEST_CASE("confine: the program, run over every call number, refuses exactly what it lists") {
+    const std::vector<sock_filter> prog = working_filter();
+    REQUIRE_FALSE(prog.empty());
+    const auto denied = denied_calls();
+    REQUIRE(denied.size() > 40);
+    for (std::uint32_t nr = 0; nr < 1024; ++nr) {
+        CAPTURE(nr);
+        bool listed = std::find(denied.begin(), denied.end(), static_cast<int>(nr)) != denied.end();
+        if (nr == SYS_ptrace) listed = kPtraceFenced;
+        std::size_t flags_at = 0;
+#if defined(SYS_open)
+        if (nr == SYS_open) flags_at = 1;
+#endif
+        if (nr == SYS_openat) flags_at = 2;
+        if (flags_at != 0) {
+            CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(O_RDONLY | O_CLOEXEC | O_DIRECTORY),
+                                        flags_at)) == SECCOMP_RET_ALLOW);
+            for (int writing : {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_RDONLY | O_CREAT | O_EXCL}) {
+                CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(writing), flags_at)) == kDeny);
+            }
+            continue;
+        }
+        CHECK(run_filter(prog, call(nr, kNativeArch)) == (listed ? kDeny : SECCOMP_RET_ALLOW));
+        CHECK(run_filter(prog, call(nr, kForeignArch)) == SECCOMP_RET_KILL_PROCESS);
+    }
+#if defined(__x86_64__)
+    for (std::uint32_t x32 : {0x4000'0000U, 0x4000'0000U | SYS_read, 0x4000'0000U | SYS_kill, 0xFFFF'FFFFU}) {
+        CHECK(run_filter(prog, call(x32, kNativeArch)) == SECCOMP_RET_KILL_PROCESS);
+    }
+#endif
+}
 
 TEST_CASE("confine: ptrace and its kin are refused") {
     const pid_t parent = ::getpid();
