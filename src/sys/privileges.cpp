@@ -6,8 +6,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
+#include <span>
 #include <string>
 
 #include <fmt/format.h>
@@ -22,8 +25,31 @@ namespace banger {
 
 namespace {
 
-constexpr std::uint64_t bit(int cap) { return std::uint64_t{1} << cap; }
-constexpr std::uint64_t kWorkingCapabilities = bit(CAP_KILL) | bit(CAP_SYS_PTRACE) | bit(CAP_DAC_READ_SEARCH);
+// What the helper works with: signal other users' processes, read their
+// /proc/<pid>/exe and fd/, read below /proc/<pid> and the runtime dir.
+constexpr std::array kWorkingCaps{CAP_KILL, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+// And, as root until the switch, what switching takes.
+constexpr std::array kSwitchingCaps{CAP_SETUID, CAP_SETGID};
+
+constexpr std::uint64_t mask_of(std::span<const int> caps) {
+    std::uint64_t mask = 0;
+    for (int cap : caps) mask |= std::uint64_t{1} << cap;
+    return mask;
+}
+constexpr std::uint64_t kWorkingCapabilities = mask_of(kWorkingCaps);
+
+// libcap-ng's state becomes exactly `caps`, effective and permitted, from
+// an empty one (the sets of `clear`).
+bool build_capability_set(capng_select_t clear, std::initializer_list<std::span<const int>> caps) {
+    capng_clear(clear);
+    const auto both = static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED);
+    for (std::span<const int> group : caps) {
+        for (int cap : group) {
+            if (capng_update(CAPNG_ADD, both, static_cast<unsigned int>(cap)) != 0) return false;
+        }
+    }
+    return true;
+}
 
 Failure failed(std::string_view what) { return system_error(what, errno); }
 
@@ -81,9 +107,7 @@ Result<HelperUser> find_helper_user() {
 }
 
 Status restrict_capabilities() {
-    capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL, CAP_SYS_PTRACE,
-                      CAP_DAC_READ_SEARCH, CAP_SETUID, CAP_SETGID, -1) != 0) {
+    if (!build_capability_set(CAPNG_SELECT_BOTH, {kWorkingCaps, kSwitchingCaps})) {
         return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
     }
     // The bounding set is emptied here rather than by capng_apply(), which
@@ -104,9 +128,7 @@ Status become_helper_user(const HelperUser& user) {
     if (::setresgid(user.gid, user.gid, user.gid) != 0) return failed("setresgid");
     if (::setresuid(user.uid, user.uid, user.uid) != 0) return failed("setresuid");
     if (::prctl(PR_SET_KEEPCAPS, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_KEEPCAPS");
-    capng_clear(CAPNG_SELECT_CAPS);
-    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_KILL, CAP_SYS_PTRACE,
-                      CAP_DAC_READ_SEARCH, -1) != 0) {
+    if (!build_capability_set(CAPNG_SELECT_CAPS, {kWorkingCaps})) {
         return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
     }
     // The bounding set is empty already (step one), and this uid may not change it.
