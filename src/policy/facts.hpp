@@ -17,6 +17,7 @@ inline constexpr std::size_t kCgroupCap = std::size_t{64} * 1024;
 inline constexpr std::size_t kCmdlineCap = std::size_t{128} * 1024;
 
 enum class FileState {
+    NotRead,     // not asked for (yet): no rule has needed it
     Read,        // `text` holds the whole file
     TooLarge,    // over its cap
     Gone,        // the process exited while we read
@@ -33,7 +34,9 @@ struct TargetFacts {
     FileFact stat;                   // /proc/<pid>/stat
     std::optional<std::string> exe;  // the /proc/<pid>/exe link; nullopt if it cannot be read
     FileFact cgroup;                 // /proc/<pid>/cgroup
-    FileFact cmdline;                // /proc/<pid>/cmdline
+    // /proc/<pid>/cmdline: read only when the judge asks for it (rule 2),
+    // since its owner controls its size and how long reading it takes.
+    FileFact cmdline{FileState::NotRead, {}, {}};
 };
 
 }  // namespace banger

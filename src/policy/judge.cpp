@@ -48,6 +48,7 @@ Verdict unread(Verdict v, const FileFact& fact, std::string_view file, std::size
     switch (fact.state) {
         case FileState::Gone: return refused(std::move(v), Outcome::NoSuchProcess, "process exited during the checks");
         case FileState::TooLarge: return refused(std::move(v), Outcome::NotManaged, too_large(file, cap));
+        case FileState::NotRead:  // judge_target never asks this of an unread file
         case FileState::Unreadable:
         case FileState::Read: break;
     }
@@ -92,6 +93,12 @@ Verdict judge_target(const TargetFacts& facts, const Scope& scope) {
     v.reason = std::move(by_cgroup.reason);
 
     // Rule 2: a Firecracker that names its api socket in the runtime dir.
+    // The command line is read only for a Firecracker executable.
+    if (auto problem = executable_problem(facts.exe)) return not_managed(std::move(v), std::move(*problem));
+    if (facts.cmdline.state == FileState::NotRead) {
+        v.kind = Verdict::Kind::NeedsCommandLine;
+        return v;
+    }
     if (facts.cmdline.state == FileState::TooLarge) return not_managed(std::move(v), too_large("cmdline", kCmdlineCap));
     if (facts.cmdline.state != FileState::Read) return unread(std::move(v), facts.cmdline, "cmdline", kCmdlineCap);
     auto claim = judge_api_sock_claim(facts.exe, facts.cmdline.text, scope.runtime_dir);
@@ -140,16 +147,17 @@ CgroupVerdict judge_cgroup(std::string_view cgroup_file, std::string_view servic
     return verdict;
 }
 
+std::optional<std::string> executable_problem(std::optional<std::string_view> exe_link) {
+    if (!exe_link) return "executable is unreadable";
+    if (has_deleted_marker(*exe_link)) return fmt::format("executable {} was deleted", *exe_link);
+    if (base_name(*exe_link) != "firecracker") return fmt::format("executable {} is not firecracker", *exe_link);
+    return std::nullopt;
+}
+
 Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_link, std::string_view cmdline_bytes,
                                          std::string_view runtime_dir) {
     auto refuse = [](std::string reason) { return Failure{Outcome::NotManaged, std::move(reason)}; };
-    if (!exe_link) return refuse("executable is unreadable");
-    if (has_deleted_marker(*exe_link)) {
-        return refuse(fmt::format("executable {} was deleted", *exe_link));
-    }
-    if (base_name(*exe_link) != "firecracker") {
-        return refuse(fmt::format("executable {} is not firecracker", *exe_link));
-    }
+    if (auto problem = executable_problem(exe_link)) return refuse(std::move(*problem));
 
     auto sock = find_api_sock(split_cmdline(cmdline_bytes));
     if (!sock) return sock;

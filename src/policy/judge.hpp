@@ -40,14 +40,16 @@ struct Scope {
 struct Verdict {
     enum class Kind {
         Accept,            // a banger VM, by `match`
+        NeedsCommandLine,  // rule 1 did not accept, the executable is Firecracker:
+                           // judge again with the cmdline read
         NeedsSocketProof,  // rule 2 holds if the process serves `api_sock`
         Refuse,            // `outcome`, `reason`
     };
     Kind kind = Kind::Refuse;
     Match match = Match::None;
     Outcome outcome = Outcome::NotManaged;
-    // Refuse: why. NeedsSocketProof: why rule 1 did not accept (the start of
-    // the reason if the proof fails).
+    // Refuse: why. NeedsCommandLine, NeedsSocketProof: why rule 1 did not
+    // accept (the start of the reason if rule 2 fails).
     std::string reason;
     // Refuse, once rule 2 was tried: why it failed. Apart from `reason`
     // because it may name the target's executable and socket.
@@ -61,10 +63,12 @@ struct Verdict {
 // The rules, in order: the process is alive and no kernel thread (stat);
 // rule 1, its cgroup is the service cgroup or below it; else rule 2's claim,
 // its executable is Firecracker and its command line names one api socket
-// strictly inside the runtime dir. A fact that could not be read refuses
-// (its own outcome: gone is NoSuchProcess, unreadable a SystemError), except
-// where a rule can fail on its own: an oversized cgroup file fails rule 1,
-// an oversized command line rule 2 (NotManaged).
+// strictly inside the runtime dir. The command line is asked for
+// (NeedsCommandLine) only once rule 1 failed and the executable passed. A
+// fact that could not be read refuses (its own outcome: gone is
+// NoSuchProcess, unreadable a SystemError), except where a rule can fail on
+// its own: an oversized cgroup file fails rule 1, an oversized command line
+// rule 2 (NotManaged).
 [[nodiscard]] Verdict judge_target(const TargetFacts& facts, const Scope& scope);
 
 // Rule 2's last step: `proof` is whether the process holds a listening
@@ -89,11 +93,14 @@ struct CgroupVerdict {
 [[nodiscard]] CgroupVerdict judge_cgroup(std::string_view cgroup_file, std::string_view service_cgroup,
                                          bool same_cgroup_ns);
 
-// Rule 2, first half: the executable (the /proc/<pid>/exe link, never argv:
-// anyone can exec any binary with argv[0] = "firecracker") is Firecracker,
-// and the command line names exactly one api socket strictly inside the
-// runtime dir. Returns that socket path; a command line alone proves
-// nothing, so judge_target asks for the proof that the process serves it.
+// Why the executable (the /proc/<pid>/exe link, never argv: anyone can exec
+// any binary with argv[0] = "firecracker") is not Firecracker, or nullopt.
+[[nodiscard]] std::optional<std::string> executable_problem(std::optional<std::string_view> exe_link);
+
+// Rule 2, first half: executable_problem() finds none, and the command line
+// names exactly one api socket strictly inside the runtime dir. Returns that
+// socket path; a command line alone proves nothing, so judge_target asks
+// for the proof that the process serves it.
 [[nodiscard]] Result<std::string> judge_api_sock_claim(std::optional<std::string_view> exe_link,
                                                        std::string_view cmdline_bytes, std::string_view runtime_dir);
 

@@ -9,9 +9,10 @@ TargetFacts gather_facts(const PinnedProcess& pinned) {
     facts.stat = pinned.read_file("stat", kStatCap);
     facts.exe = pinned.read_link("exe");
     facts.cgroup = pinned.read_file("cgroup", kCgroupCap);
-    facts.cmdline = pinned.read_file("cmdline", kCmdlineCap);
     return facts;
 }
+
+FileFact read_command_line(const PinnedProcess& pinned) { return pinned.read_file("cmdline", kCmdlineCap); }
 
 bool owned_by(const PinnedProcess& pinned, uid_t uid) {
     const FileFact status = pinned.read_file("status", 16384);

@@ -8,10 +8,13 @@
 
 namespace banger {
 
-// stat, the exe link, cgroup and cmdline, each read whole below the pinned
-// /proc/<pid> directory and capped (policy/facts.hpp). Never fails: what
-// could not be read is a fact too.
+// stat, the exe link and cgroup, each read whole below the pinned
+// /proc/<pid> directory and capped (policy/facts.hpp); the cmdline is left
+// NotRead. Never fails: what could not be read is a fact too.
 [[nodiscard]] TargetFacts gather_facts(const PinnedProcess& pinned);
+
+// /proc/<pid>/cmdline, capped: when the judge asks for it.
+[[nodiscard]] FileFact read_command_line(const PinnedProcess& pinned);
 
 // Whether every uid of the process (real, effective, saved) is `uid`: what
 // the caller could read of it itself. False when unknown.

@@ -15,12 +15,17 @@
 //   STANDIN_FORGE_NET_UNIX=1  hold no socket at the claimed path, but listen on an
 //                          abstract socket whose name forges a /proc/net/unix line
 //                          "listening at <claimed path>" with this socket's inode
+//   STANDIN_DROP_ARGS=1    give back the pages wholly inside the argument strings
+//                          once set up, so that /proc/<pid>/pagemap shows whether
+//                          anyone has read /proc/<pid>/cmdline since (a command
+//                          line of two pages or more)
 //   STANDIN_READY_FD=N     write "ready\n" there once set up (default: stdout)
 // Every other signal banger-signal may send keeps its default action, so the
 // parent can tell from waitpid() which signal arrived.
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +33,7 @@
 #include <string_view>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -126,6 +132,26 @@ void bind_forged_abstract_socket(const std::string& claimed) {
     }
 }
 
+// The pages wholly inside the argument strings are given back (they read
+// as zeros from then on, and nothing here reads them again): until someone
+// reads /proc/<pid>/cmdline, which faults them in, /proc/<pid>/pagemap shows
+// them not present. So a test can tell whether banger-signal read it.
+// argv must span two pages or more (pass a long argument).
+void drop_argument_pages(int argc, char** argv) {
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<std::uintptr_t>(argv[0]);
+    const auto last = reinterpret_cast<std::uintptr_t>(argv[argc - 1]) + std::strlen(argv[argc - 1]) + 1;
+    const std::uintptr_t lo = (first + page - 1) / page * page;
+    const std::uintptr_t hi = last / page * page;
+    if (hi <= lo) {
+        errno = EINVAL;
+        die("STANDIN_DROP_ARGS needs a command line of two pages or more");
+    }
+    if (madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED) != 0) {
+        die("madvise");
+    }
+}
+
 int ready_fd() {
     const char* value = std::getenv("STANDIN_READY_FD");
     if (value == nullptr) {
@@ -153,6 +179,10 @@ int main(int argc, char** argv) {
         if (!path.empty()) {
             bind_listening_socket(path, !env_is_one("STANDIN_NO_LISTEN"));
         }
+    }
+
+    if (env_is_one("STANDIN_DROP_ARGS")) {
+        drop_argument_pages(argc, argv);
     }
 
     const int fd = ready_fd();

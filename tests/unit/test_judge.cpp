@@ -140,6 +140,44 @@ TEST_CASE("judge_target: rule 1 accepts the service cgroup and below, whatever t
     unreadable_rest.exe.reset();
     unreadable_rest.cmdline = in_state(FileState::Unreadable);
     CHECK(judge_target(unreadable_rest, kScope).kind == Verdict::Kind::Accept);
+
+    // As gathered: the command line is not read for rule 1.
+    TargetFacts unread = service_vm();
+    unread.cmdline = in_state(FileState::NotRead);
+    CHECK(judge_target(unread, kScope).kind == Verdict::Kind::Accept);
+}
+
+TEST_CASE("judge_target: the command line is asked for only after rule 1 failed, for a Firecracker") {
+    TargetFacts facts = legacy_vm();
+    facts.cmdline = in_state(FileState::NotRead);
+    Verdict v = judge_target(facts, kScope);
+    CHECK(v.kind == Verdict::Kind::NeedsCommandLine);
+    CHECK(v.match == Match::None);
+    CHECK(v.reason.find("is not within /system.slice/bangerd-root.service") != std::string::npos);
+    CHECK_FALSE(v.api_sock.has_value());
+    // Once read, the same facts go on to the claim.
+    facts.cmdline = read_as(kGoodCmdline);
+    CHECK(judge_target(facts, kScope).kind == Verdict::Kind::NeedsSocketProof);
+
+    // Any other executable is refused without it (its owner controls how long reading it takes).
+    for (std::optional<std::string> exe :
+         {std::optional<std::string>("/usr/lib/polkit-1/polkitd"),
+          std::optional<std::string>("/usr/bin/firecracker (deleted)"), std::optional<std::string>()}) {
+        CAPTURE(exe.value_or("(unreadable)"));
+        TargetFacts other = legacy_vm();
+        other.cmdline = in_state(FileState::NotRead);
+        other.exe = exe;
+        Verdict refused = judge_target(other, kScope);
+        CHECK(refused.kind == Verdict::Kind::Refuse);
+        CHECK(refused.outcome == Outcome::NotManaged);
+        REQUIRE(refused.api_sock_reason.has_value());
+        CHECK(refused.api_sock_reason->find("executable") != std::string::npos);
+    }
+    // And facts that refuse before rule 2 never ask for it.
+    TargetFacts gone = legacy_vm();
+    gone.cmdline = in_state(FileState::NotRead);
+    gone.cgroup = in_state(FileState::Gone);
+    CHECK(judge_target(gone, kScope).outcome == Outcome::NoSuchProcess);
 }
 
 TEST_CASE("judge_target: rule 2's claim asks for the socket proof") {

@@ -65,3 +65,21 @@ def exe_of(pid: int) -> str | None:
         return os.readlink(f'/proc/{pid}/exe')
     except OSError:
         return None
+
+
+def argument_pages_present(pid: int) -> list[bool]:
+    """For each page wholly inside the argument strings of `pid` (/proc/<pid>/stat fields
+    48 and 49), whether it is present in memory (bit 63 of its /proc/<pid>/pagemap entry;
+    reading pagemap faults nothing in). Needs root."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        raise FileNotFoundError(f'/proc/{pid}/stat')
+    start, end = int(fields[45]), int(fields[46])
+    page = os.sysconf('SC_PAGESIZE')
+    first = (start + page - 1) // page
+    present = []
+    with open(f'/proc/{pid}/pagemap', 'rb') as f:
+        for number in range(first, end // page):
+            f.seek(number * 8)
+            present.append(bool(int.from_bytes(f.read(8), 'little') >> 63))
+    return present
