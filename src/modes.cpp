@@ -14,6 +14,7 @@
 #include "sys/hardening.hpp"
 #include "sys/limits.hpp"
 #include "sys/privileges.hpp"
+#include "sys/test_hooks.hpp"
 
 namespace banger {
 
@@ -50,6 +51,7 @@ int refuse_mode(const CommandLine& cli, uid_t caller_uid, Failure failure) {
     if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
     const CallReport refused =
         refuse_call(std::move(checked), cli.request, std::move(failure), caller_uid, ::getppid());
+    test_pause("refusing");
     if (::geteuid() == 0) audit_all(refused);
     return emit(refused, cli.json, cli.verbose);
 }

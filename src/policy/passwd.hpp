@@ -16,9 +16,9 @@ struct PasswdEntry {
     gid_t gid;
 };
 
-// The ids of the first line whose name is `name`, as getpwnam() would find
-// it in the files database; nullopt if there is none, or if that line is
-// malformed (fewer than seven fields, an id that is not a plain decimal
+// The ids of the first line whose name is `name` (what getpwnam() finds in
+// the files database, parsed more strictly); nullopt if there is none, or
+// if that line is malformed (fewer than seven fields, an id that is not a plain decimal
 // number, or (uid_t)-1): a user is never guessed. NIS compat lines ("+name",
 // "-name") name no one.
 [[nodiscard]] std::optional<PasswdEntry> find_passwd_entry(std::string_view passwd, std::string_view name);

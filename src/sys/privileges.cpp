@@ -112,12 +112,16 @@ Status restrict_capabilities() {
     }
     // The bounding set is emptied here rather than by capng_apply(), which
     // reads /proc/self/status three times around the same prctl() calls.
-    if (!empty_bounding_set()) return failed("PR_CAPBSET_DROP");
+    // Without CAP_SETPCAP that fails; the sets and no_new_privs are applied
+    // all the same, so that the refused call goes on with no more than them.
+    const bool emptied = empty_bounding_set();
+    const int bounding_errno = errno;
     if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0) {
         return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot drop capabilities (capng_apply: {})", rc)};
     }
     // No exec from here on may gain privileges (setuid, file caps).
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_NO_NEW_PRIVS");
+    if (!emptied) return system_error("cannot empty the capability bounding set (PR_CAPBSET_DROP)", bounding_errno);
     return Done{};
 }
 

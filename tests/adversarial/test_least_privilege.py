@@ -6,16 +6,19 @@ it pinned its target; its /proc/<pid>/status and fd table are read then.
 Exits 77 without test hooks, root or a writable cgroup2 mount.
 """
 
+import ctypes
 import os
 import pwd
 import resource
 
 from banger_test import helper_user
-from banger_test.codes import OK
+from banger_test.codes import OK, SYSTEM_ERROR
 import adversarial
 from adversarial import EXPECTED_CAPS, fd_table, read_status
 
 TESTHOOKS = None
+CAP_SETGID, CAP_SETUID, CAP_SETPCAP = 6, 7, 8
+PR_CAPBSET_DROP = 24
 
 
 class WhilePaused(adversarial.AdversarialTestCase):
@@ -104,6 +107,29 @@ class WhilePaused(adversarial.AdversarialTestCase):
             self.assertEqual(_limit(p.pid, "Max realtime timeout"), ("unlimited", "unlimited"))
         r = self.finish(p, pause)
         self.assertExit(r, OK)
+
+    def test_capabilities_restricted_when_the_bounding_set_stays(self):
+        # Root without CAP_SETPCAP (dropped from the bounding set before exec, so the
+        # exec leaves it out) cannot empty the bounding set: the call is refused (9),
+        # and refused with only the root step's capabilities and no_new_privs, as
+        # when any other hardening step fails. Before the fix, the failed drop
+        # skipped the rest: the refusal ran with all of root's other capabilities.
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def without_setpcap():
+            if libc.prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) != 0:
+                os._exit(126)
+        p, pause = self.start_paused(TESTHOOKS, "refusing", "--pid", self.target.pid,
+                                     preexec_fn=without_setpcap)
+        status = read_status(p.pid)
+        root_step = EXPECTED_CAPS | (1 << CAP_SETGID) | (1 << CAP_SETUID)
+        self.assertEqual(int(status["CapEff"], 16), root_step, f"CapEff {status['CapEff']}")
+        self.assertEqual(int(status["CapPrm"], 16), root_step, f"CapPrm {status['CapPrm']}")
+        self.assertEqual(status["NoNewPrivs"], "1")
+        r = self.finish(p, pause)
+        self.assertExit(r, SYSTEM_ERROR)
+        self.assertIn("bounding set", r.err)
+        self.assertUntouched(self.target, "(refused)")
 
     def test_process_limit_is_lifted(self):
         # Once the helper works as its own user, every helper running counts against
