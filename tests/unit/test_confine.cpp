@@ -113,6 +113,7 @@ TEST_CASE("confine: the program, run over every call number, refuses exactly wha
     REQUIRE(denied.size() > 40);
     for (std::uint32_t nr = 0; nr < 1024; ++nr) {
         CAPTURE(nr);
+        CHECK(run_filter(prog, call(nr, kForeignArch)) == SECCOMP_RET_KILL_PROCESS);
         bool listed = std::find(denied.begin(), denied.end(), static_cast<int>(nr)) != denied.end();
         if (nr == SYS_ptrace) listed = kPtraceFenced;
         std::size_t flags_at = 0;
@@ -129,7 +130,6 @@ TEST_CASE("confine: the program, run over every call number, refuses exactly wha
             continue;
         }
         CHECK(run_filter(prog, call(nr, kNativeArch)) == (listed ? kDeny : SECCOMP_RET_ALLOW));
-        CHECK(run_filter(prog, call(nr, kForeignArch)) == SECCOMP_RET_KILL_PROCESS);
     }
 #if defined(__x86_64__)
     for (std::uint32_t x32 : {0x4000'0000U, 0x4000'0000U | SYS_read, 0x4000'0000U | SYS_kill, 0xFFFF'FFFFU}) {
