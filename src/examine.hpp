@@ -12,7 +12,7 @@
 namespace banger {
 
 struct Judgement {
-    Verdict verdict;                 // Accept or Refuse, never Needs...
+    Verdict verdict;                 // Accept or Refuse, never NeedsCommandLine or NeedsSocketProof
     std::optional<std::string> exe;  // the exe link, as read for the verdict
 };
 

@@ -19,9 +19,8 @@ namespace banger {
 // where root may (their hard limits are a SIGKILL the caller can time), and
 // raise NOFILE, AS, DATA, STACK and NPROC to what a call with `targets`
 // targets needs (soft to hard, and with CAP_SYS_RESOURCE, the hard limit
-// too), and make that stack
-// size the default for threads (glibc took its default from the caller's
-// RLIMIT_STACK at start). A limit that cannot be made large enough is a
+// too), and make that stack size the default for threads (glibc took its
+// default from the caller's RLIMIT_STACK at start). A limit that cannot be made large enough is a
 // SystemError naming it: a clear refusal instead of a crash.
 [[nodiscard]] Status normalize_limits(std::size_t targets, bool waits);
 
