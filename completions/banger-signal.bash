@@ -19,10 +19,13 @@ _banger_signal() {
         --wait|--kill-after)
             COMPREPLY=($(compgen -W '1 5 10 30' -- "$cur"))
             return ;;
+        --door)
+            COMPREPLY=($(compgen -W 'auto socket pkexec' -- "$cur"))
+            return ;;
     esac
 
     COMPREPLY=($(compgen -W '--pid --signal --dry-run --json --config --verbose
-        --wait --kill-after --list --doctor --help --version' -- "$cur"))
+        --wait --kill-after --door --list --doctor --serve --help --version' -- "$cur"))
 }
 
 complete -F _banger_signal banger-signal

@@ -19,6 +19,7 @@
 namespace banger {
 
 struct Context {
+    Door door;
     int proc_fd;
     Identity identity;
     Config config;
@@ -29,7 +30,8 @@ struct Context {
     uid_t caller_uid;
     std::optional<std::chrono::milliseconds> wait;  // --wait or --kill-after
     bool kill_after;                                // escalate to KILL after the wait
-    const PinnedCaller* caller;                     // through pkexec: polkit's subject
+    const PinnedCaller* caller;                     // polkit's subject (pkexec's caller, the socket's peer)
+    int hangup_fd = -1;                             // the socket door's connection: a hangup ends a wait
 
     [[nodiscard]] Scope scope() const { return Scope{config.service_cgroup, config.runtime_dir, same_cgroup_ns}; }
 };

@@ -8,6 +8,7 @@
 #include "build_config.hpp"
 #include "policy/outcome.hpp"
 #include "policy/signal_name.hpp"
+#include "policy/text.hpp"
 
 namespace banger {
 
@@ -17,7 +18,8 @@ constexpr std::string_view kDescription =
     "Signal a Firecracker microVM started by bangerd-root.service, and nothing else.\n"
     "A target is accepted only if its cgroup is the service's cgroup (or below it),\n"
     "or it is a firecracker executable that serves its api socket inside banger's\n"
-    "runtime directory. Meant to be run through pkexec.";
+    "runtime directory. Run unprivileged, it asks through the socket door\n"
+    "(" BANGER_SOCKET_PATH ") or else through pkexec.";
 
 int usage_error(std::string_view message) {
     // CLI11 echoes every unexpected argument: keep the line readable.
@@ -34,22 +36,22 @@ void put(std::FILE* stream, std::string_view line) {
     (void)std::fputc('\n', stream);
 }
 
-int emit(const CallReport& report, bool json, bool verbose) {
-    if (report.list && !report.call_failure && !json) {
-        for (const auto& line : list_table(report)) put(stdout, line);
+int emit(const CallView& view, bool json, bool verbose) {
+    if (view.list && !view.call_failure && !json) {
+        for (const auto& line : list_table(view)) put(stdout, line);
     }
     if (json) {
-        for (const auto& line : json_lines(report)) put(stdout, line);
+        for (const auto& line : json_lines(view)) put(stdout, line);
     }
-    for (const auto& line : human_lines(report, verbose)) put(stderr, line);
+    for (const auto& line : human_lines(view, verbose)) put(stderr, line);
     (void)std::fflush(stdout);
-    return exit_code_of(report);
+    return exit_code_of(view);
 }
 
 int emit_failure(Failure failure) {
-    CallReport report;
-    report.call_failure = std::move(failure);
-    return emit(report, false, false);
+    CallView view;
+    view.call_failure = std::move(failure);
+    return emit(view, false, false);
 }
 
 std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
@@ -61,6 +63,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
     std::string config_arg;
     std::string wait_arg;
     std::string kill_after_arg;
+    std::string door_arg;
 
     CLI::App app{std::string(kDescription), "banger-signal"};
     app.set_version_flag("--version", BANGER_SIGNAL_VERSION);
@@ -87,6 +90,14 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
                                           "after delivery, wait up to SECONDS, then send KILL to targets still "
                                           "running and wait briefly for them to go")
                                ->type_name("SECONDS");
+    auto* door_opt =
+        app.add_option("--door", door_arg,
+                       "how an unprivileged call reaches the privileged part: auto (default: the socket door when it "
+                       "answers, else pkexec), socket, or pkexec; a call that runs as root ignores it")
+            ->type_name("DOOR");
+    app.add_flag("--serve", cli.serve,
+                 "serve one call on the connection banger-signal.socket passes (banger-signal@.service runs this; "
+                 "never as root)");
     app.add_flag("--doctor", cli.doctor,
                  "check the installation (binary, polkit policy and rules, group, authorization, config, cgroups, "
                  "pidfd); run it unprivileged; exit 0 if nothing fails, else 8");
@@ -111,7 +122,17 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
     if (config_opt->count() > 0) request.config_path = config_arg;
     if (wait_opt->count() > 0) request.wait_arg = wait_arg;
     if (kill_after_opt->count() > 0) request.kill_after_arg = kill_after_arg;
+    if (door_opt->count() > 0) {
+        if (door_arg == "socket") {
+            cli.door = DoorChoice::Socket;
+        } else if (door_arg == "pkexec") {
+            cli.door = DoorChoice::Pkexec;
+        } else if (door_arg != "auto") {
+            return usage_error("--door: expected auto, socket or pkexec, not '" + excerpt(door_arg) + "'");
+        }
+    }
     if (cli.doctor && argc != 2) return usage_error("--doctor takes no other options");
+    if (cli.serve && argc != 2) return usage_error("--serve takes no other options");
     return cli;
 }
 

@@ -28,6 +28,10 @@ namespace banger {
 
 namespace {
 
+PidfdSubjects pidfd_subjects() {
+    return test_forces_pidfd_subjects() ? PidfdSubjects::Always : PidfdSubjects::WhereTaken;
+}
+
 // Protected pids, pin, facts, judgement, and not the service's own process.
 // Leaves the candidate pinned if it is a banger VM, else refused.
 void judge(const Context& ctx, ServiceProcessGuard& service, Candidate& c) {
@@ -82,9 +86,10 @@ void authorize(const Context& ctx, std::span<Candidate> chunk) {
     if (accepted.empty()) return;
     // The subject is the pinned caller, checked again before each check.
     const PinnedCaller& caller = *ctx.caller;
-    const auto queries =
-        polkit_queries(targets, ctx.signal, ctx.kill_after, Subject{caller.pid(), caller.start_time(), ctx.caller_uid});
-    const auto answers = check_polkit_all(queries, [&caller] { return caller.still_our_parent(); });
+    const auto queries = polkit_queries(targets, ctx.signal, ctx.kill_after,
+                                        Subject{caller.pid(), caller.start_time(), ctx.caller_uid, caller.pidfd()});
+    const auto answers = check_polkit_all(
+        queries, [&caller] { return caller.still_there(); }, pidfd_subjects());
     const auto denied = fold_answers(queries, answers, accepted.size());
     for (std::size_t i = 0; i < accepted.size(); ++i) {
         accepted[i]->report.polkit = denied[i] ? PolkitDecision::No : PolkitDecision::Yes;
@@ -162,7 +167,8 @@ CallReport new_report(const Request& request) {
 }  // namespace
 
 void log_sent(const Context& ctx, const TargetReport& report, const Signal& signal) {
-    audit(Outcome::Delivered, sent_audit_line(ctx.caller_uid, ctx.identity.caller_pid, report, signal.name()));
+    audit(Outcome::Delivered,
+          sent_audit_line(ctx.caller_uid, ctx.identity.caller_pid, ctx.door, report, signal.name()));
 }
 
 CallReport check_arguments(const Request& request) {
@@ -183,8 +189,36 @@ CallReport refuse_call(CallReport checked, const Request& request, Failure failu
     return fail_call(std::move(checked), std::move(failure), request.pid_args, kPidMaxLimit);
 }
 
+namespace {
+
+// What a call asked for, once its arguments parsed, into its report.
+Arguments take_arguments(CallReport& report, Arguments args) {
+    report.signal_name = std::string(args.signal.name());
+    report.wait = args.kill_after ? args.kill_after : args.wait;
+    report.kill_after = args.kill_after.has_value();
+    return args;
+}
+
+// The end both doors share, once everything is ready: list, or signal.
+CallReport act(CallReport report, const Context& ctx, const Request& request, const Arguments& args) {
+    if (request.list) {
+        auto listed = list_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        if (!listed) {
+            report.call_failure = std::move(listed).failure();
+        } else {
+            report.listed = std::move(listed).value();
+        }
+        return report;
+    }
+    report.targets = signal_targets(ctx, args.pids);
+    return report;
+}
+
+}  // namespace
+
 CallReport run(const Request& request, const Decision& decision) {
     CallReport report = new_report(request);
+    report.door = decision.door;
     report.caller_pid = ::getppid();  // pkexec execs us: our parent is the caller
     report.caller_uid = decision.caller_uid;
 
@@ -192,16 +226,13 @@ CallReport run(const Request& request, const Decision& decision) {
     if (!proc) return fail_call(std::move(report), std::move(proc).failure(), request.pid_args, kPidMaxLimit);
     const int proc_fd = proc.value().get();
     // At once: the caller that pkexec checked is the one polkit will be asked about.
-    auto caller = decision.polkit_required ? PinnedCaller::pin(proc_fd)
+    auto caller = decision.polkit_required ? PinnedCaller::parent(proc_fd)
                                            : Result<PinnedCaller>(Failure{Outcome::NotAuthorized, "not needed"});
     const std::uint32_t pid_max = read_pid_max(proc_fd);
 
     auto parsed = parse_arguments(request, pid_max);
     if (!parsed) return fail_arguments(std::move(report), request, std::move(parsed).failure(), pid_max);
-    const Arguments args = std::move(parsed).value();
-    report.signal_name = std::string(args.signal.name());
-    report.wait = args.kill_after ? args.kill_after : args.wait;
-    report.kill_after = args.kill_after.has_value();
+    const Arguments args = take_arguments(report, std::move(parsed).value());
     auto refuse = [&](Failure f) { return fail_call(std::move(report), std::move(f), request.pid_args, pid_max); };
 
     // A binary that someone else could have replaced must not act as root.
@@ -234,6 +265,7 @@ CallReport run(const Request& request, const Decision& decision) {
     }
 
     const Context ctx{
+        .door = decision.door,
         .proc_fd = proc_fd,
         .identity = Identity{::getpid(), report.caller_pid},
         .config = std::move(config).value(),
@@ -246,17 +278,61 @@ CallReport run(const Request& request, const Decision& decision) {
         .kill_after = report.kill_after,
         .caller = caller ? &caller.value() : nullptr,
     };
-    if (request.list) {
-        auto listed = list_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
-        if (!listed) {
-            report.call_failure = std::move(listed).failure();
-        } else {
-            report.listed = std::move(listed).value();
-        }
-        return report;
+    return act(std::move(report), ctx, request, args);
+}
+
+CallReport serve_call(const Request& request, const Instance& instance) {
+    const PinnedCaller& peer = instance.peer;
+    CallReport report = new_report(request);
+    report.door = Door::Socket;
+    report.caller_pid = peer.pid();
+    report.caller_uid = peer.uid();
+    const std::uint32_t pid_max = read_pid_max(instance.proc_fd);
+    auto parsed = parse_arguments(request, pid_max);
+    if (!parsed) return fail_arguments(std::move(report), request, std::move(parsed).failure(), pid_max);
+    const Arguments args = take_arguments(report, std::move(parsed).value());
+    auto refuse = [&](Failure f) { return fail_call(std::move(report), std::move(f), request.pid_args, pid_max); };
+
+    // --config is root's alone: the socket door never takes one.
+    if (request.config_path) {
+        return refuse(
+            Failure{Outcome::NotAuthorized, "--config is honoured only for root callers, not through a door"});
     }
-    report.targets = signal_targets(ctx, args.pids);
-    return report;
+    // What PID 1 started must be the installed, root-owned binary.
+    if (auto where = unsafe_own_location())
+        return refuse(Failure{Outcome::NotAuthorized, "refusing to serve: " + *where});
+    auto config = load_config_file(BANGER_CONFIG_PATH, false);
+    if (!config) return refuse(std::move(config).failure());
+    // The bus connection is the helper user's, as in the pkexec door: polkitd
+    // takes checks about another user's process from it as the actions' owner.
+    (void)connect_polkit();
+    if (auto threads = verify_working_threads(instance.helper, true, true); !threads) {
+        return refuse(std::move(threads).failure());
+    }
+    // The gate pkexec would have asked before running the helper: may the
+    // peer use banger-signal at all?
+    const Subject subject{peer.pid(), peer.start_time(), peer.uid(), peer.pidfd()};
+    const auto gate = ask_polkit_all(
+        {gate_query(subject, BANGER_INSTALLED_PATH)}, [&peer] { return peer.still_there(); }, pidfd_subjects());
+    if (!gate[0]) return refuse(gate[0].failure());
+    if (gate[0].value() != PolkitAnswer::Yes) return refuse(Failure{Outcome::NotAuthorized, gate_refusal_reason()});
+
+    const Context ctx{
+        .door = Door::Socket,
+        .proc_fd = instance.proc_fd,
+        .identity = Identity{::getpid(), peer.pid()},
+        .config = std::move(config).value(),
+        .same_cgroup_ns = same_cgroup_namespace_as_init(instance.proc_fd),
+        .signal = args.signal,
+        .dry_run = request.dry_run,
+        .polkit_required = true,
+        .caller_uid = peer.uid(),
+        .wait = report.wait,
+        .kill_after = report.kill_after,
+        .caller = &peer,
+        .hangup_fd = instance.connection,
+    };
+    return act(std::move(report), ctx, request, args);
 }
 
 }  // namespace banger

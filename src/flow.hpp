@@ -10,6 +10,8 @@
 #include "policy/arguments.hpp"
 #include "policy/caller.hpp"
 #include "report.hpp"
+#include "sys/caller.hpp"
+#include "sys/privileges.hpp"
 
 namespace banger {
 
@@ -28,5 +30,19 @@ namespace banger {
 // The whole privileged call (decision.mode is Privileged): signal the
 // targets, or with `list`, report every process that would be accepted.
 [[nodiscard]] CallReport run(const Request& request, const Decision& decision);
+
+// What the socket door's instance has made ready before its call is read
+// (serve.cpp): /proc, the helper user it runs as, the caller it serves.
+struct Instance {
+    int proc_fd;
+    HelperUser helper;
+    const PinnedCaller& peer;
+    int connection;  // a hangup ends a wait early
+};
+
+// The same call, served by the socket door's instance for its peer: the
+// gate pkexec would have asked (org.banger.signal.run about the peer), then
+// the same recipe.
+[[nodiscard]] CallReport serve_call(const Request& request, const Instance& instance);
 
 }  // namespace banger

@@ -6,9 +6,12 @@
 #include <string>
 #include <utility>
 
+#include "build_config.hpp"
 #include "flow.hpp"
+#include "forward.hpp"
 #include "policy/pid.hpp"
 #include "sys/audit.hpp"
+#include "sys/connection.hpp"
 #include "sys/doctor.hpp"
 #include "sys/elevate.hpp"
 #include "sys/hardening.hpp"
@@ -34,7 +37,27 @@ int doctor_mode() {
 
 int elevate_mode(int argc, char** argv, const CommandLine& cli) {
     CallReport checked = check_arguments(cli.request);
-    if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
+    if (checked.call_failure) return emit(caller_view(checked), cli.json, cli.verbose);
+    // The socket door first: it needs no setuid exec, so it serves callers
+    // pkexec cannot (no_new_privs), and runs the call outside the caller's
+    // cgroup. pkexec when the socket is not there, unless told otherwise.
+    if (cli.door != DoorChoice::Pkexec) {
+        int error = 0;
+        auto conn = Connection::connect_to(BANGER_SOCKET_PATH, error);
+        if (conn) {
+            Connection connected = std::move(conn).value();
+            return forward_through_socket(connected, cli, checked);
+        }
+        if (cli.door == DoorChoice::Socket) {
+            CallReport refused = refuse_call(
+                std::move(checked), cli.request,
+                Failure{Outcome::NotAuthorized, conn.failure().reason + " (is banger-signal.socket enabled? "
+                                                                        "systemctl enable --now banger-signal.socket)"},
+                ::getuid(), ::getpid());
+            refused.door = Door::Socket;
+            return emit(caller_view(refused), cli.json, cli.verbose);
+        }
+    }
     Elevation elevated = elevate_through_pkexec(argc, argv);
     if (elevated.exit_code) return *elevated.exit_code;
     if (elevated.refusal) elevated.failure.reason = elevation_reason(*elevated.refusal);
@@ -43,23 +66,25 @@ int elevate_mode(int argc, char** argv, const CommandLine& cli) {
     // Not logged: pkexec logs its own refusal, and a line this unprivileged
     // process sent would be the caller's word, which proves nothing.
     refused.elevation = std::move(elevated.refusal);
-    return emit(refused, cli.json, cli.verbose);
+    refused.door = Door::Pkexec;
+    return emit(caller_view(refused), cli.json, cli.verbose);
 }
 
-int refuse_mode(const CommandLine& cli, uid_t caller_uid, Failure failure) {
+int refuse_mode(const CommandLine& cli, const Decision& decision, Failure failure) {
     CallReport checked = check_arguments(cli.request);
-    if (checked.call_failure) return emit(checked, cli.json, cli.verbose);
-    const CallReport refused =
-        refuse_call(std::move(checked), cli.request, std::move(failure), caller_uid, ::getppid());
+    if (checked.call_failure) return emit(caller_view(checked), cli.json, cli.verbose);
+    CallReport refused =
+        refuse_call(std::move(checked), cli.request, std::move(failure), decision.caller_uid, ::getppid());
+    refused.door = decision.door;
     test_pause("refusing");
     if (::geteuid() == 0) audit_all(refused);
-    return emit(refused, cli.json, cli.verbose);
+    return emit(caller_view(refused), cli.json, cli.verbose);
 }
 
 int privileged_mode(const CommandLine& cli, const Decision& decision) {
     const CallReport report = run(cli.request, decision);
     audit_all(report);
-    return emit(report, cli.json, cli.verbose);
+    return emit(caller_view(report), cli.json, cli.verbose);
 }
 
 std::optional<Failure> harden_as_root(int argc) {

@@ -27,7 +27,11 @@ int doctor_mode();
 int elevate_mode(int argc, char** argv, const CommandLine& cli);
 // A call refused as a whole, before anything was judged. Logged only by
 // root: a line from an unprivileged caller's own process proves nothing.
-int refuse_mode(const CommandLine& cli, uid_t caller_uid, Failure failure);
+int refuse_mode(const CommandLine& cli, const Decision& decision, Failure failure);
 int privileged_mode(const CommandLine& cli, const Decision& decision);
+// banger-signal@.service: the socket door's instance serves the one call on
+// the connection systemd passed (serve.cpp). Its exit status says whether it
+// could serve, not how the call ended: the answer carries that.
+int serve_mode(bool with_connection);
 
 }  // namespace banger

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/caller.hpp"
 #include "policy/elevation.hpp"
 #include "policy/judge.hpp"
 #include "policy/outcome.hpp"
@@ -19,6 +20,8 @@
 #include "policy/text.hpp"
 
 namespace banger {
+
+[[nodiscard]] std::string_view door_name(Door door) noexcept;  // JSON "door", audit "door"
 
 // polkit's part in a target's decision.
 enum class PolkitDecision {
@@ -41,9 +44,10 @@ struct TargetReport {
     std::optional<std::string> exe{};
     std::optional<std::string> api_sock{};
     PolkitDecision polkit = PolkitDecision::NotAsked;
-    bool escalated = false;  // --kill-after sent KILL
-    bool exited = false;     // --wait / --kill-after saw it exit
-    int interrupted_by = 0;  // StillRunning: the signal that ended the wait early, or 0
+    bool escalated = false;       // --kill-after sent KILL
+    bool exited = false;          // --wait / --kill-after saw it exit
+    int interrupted_by = 0;       // StillRunning: the signal that ended the wait early, or 0
+    bool caller_hung_up = false;  // StillRunning: the socket door's caller closed its end during the wait
     // A refused target the caller could not have read itself (not its own
     // process): its stderr line and JSON object name no cgroup, exe or
     // socket, and only the rule that failed. The audit line keeps it all.
@@ -61,6 +65,7 @@ struct ListedProcess {
 };
 
 struct CallReport {
+    Door door = Door::None;
     std::string signal_name = "TERM";
     bool dry_run = false;
     bool list = false;                              // --list: `listed` holds the accepted processes
@@ -76,19 +81,52 @@ struct CallReport {
     std::vector<ListedProcess> listed;
 };
 
+// What the caller is told of one target: all of it, except of a refused
+// process that is not the caller's own (TargetReport::private_to_caller),
+// with its reason in words. Its JSON object and its stderr line are written
+// from this alone, so a view that travelled through the socket door prints
+// exactly as one made in the same process.
+struct TargetView {
+    std::uint32_t pid = 0;
+    Outcome outcome = Outcome::SystemError;
+    std::string reason{};
+    Match match = Match::None;
+    std::string cgroup{};  // empty when not shown
+    std::optional<std::string> exe{};
+    std::optional<std::string> api_sock{};
+    bool escalated = false;
+};
+
+// What the caller is told of a call: the report as its caller may see it.
+struct CallView {
+    Door door = Door::None;
+    std::string signal_name = "TERM";
+    bool dry_run = false;
+    bool list = false;
+    std::optional<Failure> call_failure;
+    std::optional<PkexecRefusal> elevation;
+    std::vector<TargetView> targets;
+    std::vector<ListedProcess> listed;
+};
+
+[[nodiscard]] CallView caller_view(const CallReport& report);
+
 // 0 if every target succeeded, else the code of the first failure in argument
 // order (a call failure without targets counts as the first).
-[[nodiscard]] int exit_code_of(const CallReport& report) noexcept;
+[[nodiscard]] int exit_code_of(const CallView& view) noexcept;
 
 // Human lines for stderr (failures always; successes when verbose).
-[[nodiscard]] std::vector<std::string> human_lines(const CallReport& report, bool verbose);
+[[nodiscard]] std::vector<std::string> human_lines(const CallView& view, bool verbose);
 // --list without --json: a header and one row per accepted process, for stdout.
-[[nodiscard]] std::vector<std::string> list_table(const CallReport& report);
+[[nodiscard]] std::vector<std::string> list_table(const CallView& view);
 // One JSON object per target, one per line (with --list: per accepted process).
-[[nodiscard]] std::vector<std::string> json_lines(const CallReport& report);
+[[nodiscard]] std::vector<std::string> json_lines(const CallView& view);
 
 // Why self-elevation did not happen, in words: the call's failure reason.
 [[nodiscard]] std::string elevation_reason(const PkexecRefusal& refusal);
+// polkit said no to the gate, org.banger.signal.run: the same words whichever
+// door asked (pkexec, or the socket door's instance).
+[[nodiscard]] std::string gate_refusal_reason();
 
 struct AuditLine {
     Outcome outcome;
@@ -100,7 +138,7 @@ struct AuditLine {
 // The line written the moment a signal has been sent ("event=sent"), before
 // anything else may happen to the call: whatever ends it later (a limit its
 // caller set, a crash), the signal is on record.
-[[nodiscard]] std::string sent_audit_line(uid_t caller_uid, int caller_pid, const TargetReport& target,
+[[nodiscard]] std::string sent_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
                                           std::string_view signal);
 
 }  // namespace banger

@@ -16,12 +16,12 @@ using std::chrono::steady_clock;
 constexpr milliseconds kAfterKillWait{5000};
 
 // Waits for all of `running` with one deadline; marks those that exit and
-// keeps the rest in `running`. Returns the signal that ended it early, or 0.
-int wait_for(std::vector<Candidate*>& running, milliseconds limit, int interrupt_fd) {
+// keeps the rest in `running`. Says what ended it early, if anything.
+WaitResult wait_for(std::vector<Candidate*>& running, milliseconds limit, int interrupt_fd, int hangup_fd) {
     std::vector<int> pidfds;
     pidfds.reserve(running.size());
     for (const Candidate* c : running) pidfds.push_back(c->pin->pidfd());
-    const WaitResult waited = wait_for_exits(pidfds, steady_clock::now() + limit, interrupt_fd);
+    WaitResult waited = wait_for_exits(pidfds, steady_clock::now() + limit, interrupt_fd, hangup_fd);
     std::vector<Candidate*> still;
     for (std::size_t i = 0; i < running.size(); ++i) {
         if (waited.exited[i]) {
@@ -31,7 +31,7 @@ int wait_for(std::vector<Candidate*>& running, milliseconds limit, int interrupt
         }
     }
     running = std::move(still);
-    return waited.interrupted_by;
+    return waited;
 }
 
 // --kill-after: KILL for each target still running, each on record.
@@ -55,8 +55,9 @@ void escalate(const Context& ctx, std::vector<Candidate*>& running) {
 }  // namespace
 
 // --wait and --kill-after, for all delivered targets at once. INT, TERM,
-// HUP or QUIT (an admin's ^C) ends the wait early, without escalating; the
-// call still reports and logs what it did.
+// HUP or QUIT (an admin's ^C) ends the wait early, without escalating, and
+// so does the socket door's caller closing its end of the connection (its
+// own ^C, or its end); the call still reports and logs what it did.
 void wait_and_escalate(const Context& ctx, std::vector<Candidate>& candidates) {
     std::vector<Candidate*> running;
     for (Candidate& c : candidates) {
@@ -64,14 +65,16 @@ void wait_and_escalate(const Context& ctx, std::vector<Candidate>& candidates) {
     }
     if (running.empty()) return;
     const UniqueFd interrupt(open_interrupt_fd());
-    int interrupted_by = wait_for(running, *ctx.wait, interrupt.get());
-    if (ctx.kill_after && !running.empty() && interrupted_by == 0) {
+    WaitResult ended = wait_for(running, *ctx.wait, interrupt.get(), ctx.hangup_fd);
+    const auto early = [&ended] { return ended.interrupted_by != 0 || ended.hung_up; };
+    if (ctx.kill_after && !running.empty() && !early()) {
         escalate(ctx, running);
-        if (!running.empty()) interrupted_by = wait_for(running, kAfterKillWait, interrupt.get());
+        if (!running.empty()) ended = wait_for(running, kAfterKillWait, interrupt.get(), ctx.hangup_fd);
     }
     for (Candidate* c : running) {
         c->report.outcome = Outcome::StillRunning;
-        c->report.interrupted_by = interrupted_by;
+        c->report.interrupted_by = ended.interrupted_by;
+        c->report.caller_hung_up = ended.hung_up;
     }
 }
 

@@ -21,6 +21,28 @@ std::vector<std::pair<std::string, std::string>> polkit_details(int pid, const S
     };
 }
 
+PolkitQuery gate_query(const Subject& subject, std::string_view program) {
+    return PolkitQuery{subject.pid,
+                       subject.uid,
+                       subject.start_time,
+                       subject.pidfd,
+                       std::string(kActionRun),
+                       {{"door", "socket"}, {"program", std::string(program)}},
+                       0};
+}
+
+bool takes_pidfd_subjects(std::string_view version) noexcept {
+    // The leading number: "126" is 126, "0.105" (the 0.x series) is 0.
+    unsigned major = 0;
+    std::size_t digits = 0;
+    for (char c : version) {
+        if (c < '0' || c > '9' || digits == 6) break;
+        major = major * 10 + static_cast<unsigned>(c - '0');
+        ++digits;
+    }
+    return digits > 0 && major >= 124;
+}
+
 std::optional<Failure> refuse_undescribable(const AcceptedTarget& target) {
     for (auto [what, value] : {std::pair{"cgroup", target.cgroup}, std::pair{"executable", target.exe}}) {
         if (!is_valid_utf8(value)) {
@@ -40,7 +62,7 @@ std::vector<PolkitQuery> polkit_queries(std::span<const AcceptedTarget> targets,
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const AcceptedTarget& t = targets[i];
         for (const Signal& s : signals) {
-            queries.push_back(PolkitQuery{subject.pid, subject.uid, subject.start_time,
+            queries.push_back(PolkitQuery{subject.pid, subject.uid, subject.start_time, subject.pidfd,
                                           std::string(polkit_action_for(s)),
                                           polkit_details(t.pid, s, t.match, t.cgroup, t.exe), i});
         }

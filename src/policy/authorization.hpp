@@ -40,6 +40,9 @@ struct PolkitQuery {
     // libpolkit read it when the check is made, which is right only for a
     // process that cannot have gone (banger-signal itself, for --doctor).
     std::uint64_t subject_start_time;
+    // A pidfd on the subject (borrowed, -1 for none): where polkitd takes
+    // pidfd subjects (124+), it names the process beyond any doubt.
+    int subject_pidfd;
     std::string action_id;
     std::vector<std::pair<std::string, std::string>> details;
     std::size_t target = 0;  // which of the targets it is about
@@ -53,10 +56,13 @@ struct AcceptedTarget {
     std::string_view exe;
 };
 
+// polkit's subject: the caller's process, pinned (start time, pidfd), with
+// the uid the call is accounted to.
 struct Subject {
     int pid;
     std::uint64_t start_time;
     uid_t uid;
+    int pidfd = -1;
 };
 
 // A target whose cgroup or executable is not valid UTF-8 cannot be shown to
@@ -64,6 +70,15 @@ struct Subject {
 // "[Invalid UTF-8]", and an admin's rule matching the real path would not
 // see it): NotAuthorized, before anything is asked.
 [[nodiscard]] std::optional<Failure> refuse_undescribable(const AcceptedTarget& target);
+
+// The gate, asked by the socket door's instance as pkexec asks it before a
+// run as root: org.banger.signal.run about the caller, with details "door"
+// ("socket") and "program" (the installed binary), for admins' rules.
+[[nodiscard]] PolkitQuery gate_query(const Subject& subject, std::string_view program);
+
+// Whether a polkitd whose BackendVersion is `version` ("122", "126",
+// "0.105") takes pidfd subjects: 124 and later.
+[[nodiscard]] bool takes_pidfd_subjects(std::string_view version) noexcept;
 
 // One check per target and signal the call may send to it: `signal`, and
 // KILL too when --kill-after may escalate.

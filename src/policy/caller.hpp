@@ -31,10 +31,17 @@ struct Caller {
 // A malformed PKEXEC_UID is NotAuthorized (fail closed).
 [[nodiscard]] Result<uid_t> accountable_uid(const Caller& caller);
 
+// How a call reaches the part that judges and signals: it runs as root from
+// the start, pkexec ran it as root, or an instance of the socket door
+// (banger-signal@.service, never root) serves it for its peer. None: no
+// door was used (a call refused or checked before one was chosen).
+enum class Door { None, Root, Pkexec, Socket };
+
 enum class Mode {
     Doctor,      // --doctor: check the installation, as whoever runs it
     Elevate,     // not root: re-run the installed binary through pkexec
     Privileged,  // root: judge, authorize and signal
+    Serve,       // --serve: the socket door's instance, never root
     Refuse,      // `refusal` says why; nothing is judged
 };
 
@@ -43,6 +50,7 @@ struct Decision {
     std::optional<Failure> refusal;
     uid_t caller_uid = 0;          // the uid the call is accounted to
     bool polkit_required = false;  // through pkexec: polkit must agree per target
+    Door door = Door::None;
 };
 
 // Real and effective uid 0 are required to act (no setuid-style mixes);
@@ -50,6 +58,8 @@ struct Decision {
 // than root; --config is never elevated (the privileged run
 // would refuse it): --config moves what the privileged binary trusts, so only
 // a real root caller may use it, not one through pkexec.
-[[nodiscard]] Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override);
+// --serve is banger-signal@.service's: the instance of the socket door,
+// never root and never through pkexec.
+[[nodiscard]] Decision decide_mode(const Caller& caller, bool doctor, bool wants_config_override, bool serve = false);
 
 }  // namespace banger

@@ -35,6 +35,8 @@ const OutcomeInfo& info(Outcome o) noexcept {
     return kOutcomes[8];  // unreachable: every enumerator is in the table (unit-tested)
 }
 
+std::span<const OutcomeInfo> all_outcomes() noexcept { return kOutcomes; }
+
 std::string exit_code_table() {
     std::string table;
     for (const auto& entry : kOutcomes) table += fmt::format("{:>3}  {}\n", entry.exit_code, entry.meaning);

@@ -3,6 +3,7 @@
 // the program picks an exit code.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ struct OutcomeInfo {
 };
 
 [[nodiscard]] const OutcomeInfo& info(Outcome o) noexcept;
+// Every row of the table, in exit-code order.
+[[nodiscard]] std::span<const OutcomeInfo> all_outcomes() noexcept;
 [[nodiscard]] inline int exit_code(Outcome o) noexcept { return info(o).exit_code; }
 
 // For --help: "code  meaning" lines, in code order, from the table above

@@ -82,7 +82,8 @@ std::optional<Credentials> parse_status_credentials(std::string_view status) {
     return c;
 }
 
-std::optional<std::string> excess_privilege(const Credentials& c, uid_t uid, gid_t gid, std::uint64_t allowed) {
+std::optional<std::string> excess_privilege(const Credentials& c, uid_t uid, gid_t gid, std::uint64_t allowed,
+                                            std::uint64_t bounding) {
     for (uid_t u : c.uids) {
         if (u != uid) return fmt::format("uids {} {} {} {}, not {}", c.uids[0], c.uids[1], c.uids[2], c.uids[3], uid);
     }
@@ -93,7 +94,7 @@ std::optional<std::string> excess_privilege(const Credentials& c, uid_t uid, gid
     if ((c.cap_permitted & ~allowed) != 0 || (c.cap_effective & ~allowed) != 0) {
         return fmt::format("capabilities {:016x} (permitted) {:016x} (effective)", c.cap_permitted, c.cap_effective);
     }
-    if (c.cap_inheritable != 0 || c.cap_ambient != 0 || c.cap_bounding != 0) {
+    if (c.cap_inheritable != 0 || c.cap_ambient != 0 || (c.cap_bounding & ~bounding) != 0) {
         return fmt::format("capability sets inheritable {:016x}, ambient {:016x}, bounding {:016x}", c.cap_inheritable,
                            c.cap_ambient, c.cap_bounding);
     }

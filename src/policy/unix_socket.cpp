@@ -43,6 +43,13 @@ Failure bad_reply(std::string_view why) {
     return Failure{Outcome::SystemError, fmt::format("unexpected answer from sock_diag: {}", why)};
 }
 
+std::vector<unsigned char> message(const nlmsghdr& hdr, const unix_diag_req& req) {
+    std::vector<unsigned char> out(hdr.nlmsg_len, 0);
+    std::memcpy(out.data(), &hdr, sizeof hdr);
+    std::memcpy(out.data() + kHeaderLen, &req, sizeof req);
+    return out;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_socket_link(std::string_view link) noexcept {
@@ -71,10 +78,24 @@ std::vector<unsigned char> unix_diag_dump_request(std::uint32_t seq) {
     hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     hdr.nlmsg_seq = seq;
 
-    std::vector<unsigned char> out(hdr.nlmsg_len, 0);
-    std::memcpy(out.data(), &hdr, sizeof hdr);
-    std::memcpy(out.data() + kHeaderLen, &req, sizeof req);
-    return out;
+    return message(hdr, req);
+}
+
+std::vector<unsigned char> unix_diag_peer_request(std::uint32_t seq, std::uint32_t inode) {
+    unix_diag_req req{};
+    req.sdiag_family = AF_UNIX;
+    req.udiag_states = ~0U;  // whatever state it is in
+    req.udiag_ino = inode;
+    req.udiag_show = UDIAG_SHOW_PEER;
+    req.udiag_cookie[0] = kNoCookie;
+    req.udiag_cookie[1] = kNoCookie;
+
+    nlmsghdr hdr{};
+    hdr.nlmsg_len = static_cast<std::uint32_t>(kHeaderLen + sizeof req);
+    hdr.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    hdr.nlmsg_flags = NLM_F_REQUEST;  // one socket, no dump
+    hdr.nlmsg_seq = seq;
+    return message(hdr, req);
 }
 
 namespace {
@@ -101,6 +122,13 @@ Result<UnixSocketInfo> parse_socket_message(std::span<const unsigned char> msg) 
             if (found.file_inode) return bad_reply("two file attributes");
             found.file_inode = vfs.udiag_vfs_ino;
             found.file_dev = vfs.udiag_vfs_dev;
+        } else if ((attr.type & NLA_TYPE_MASK) == UNIX_DIAG_PEER) {
+            std::uint32_t peer = 0;
+            if (attr.len < sizeof attr + sizeof peer || !read_at(msg, at + sizeof attr, peer)) {
+                return bad_reply("a truncated peer attribute");
+            }
+            if (found.peer_inode) return bad_reply("two peer attributes");
+            found.peer_inode = peer;
         }
         at += align4(attr.len);
     }
@@ -142,6 +170,18 @@ Result<UnixDiagBatch> parse_unix_diag_dump(std::span<const unsigned char> datagr
         at += std::min(align4(hdr.nlmsg_len), datagram.size() - at);
     }
     return batch;
+}
+
+Result<std::uint32_t> parse_unix_diag_peer(std::span<const unsigned char> datagram, std::uint32_t seq,
+                                           std::uint32_t inode) {
+    auto batch = parse_unix_diag_dump(datagram, seq);
+    if (!batch) return std::move(batch).failure();
+    // A lookup is answered with the one socket, and no end-of-dump.
+    if (batch.value().done || batch.value().sockets.size() != 1) return bad_reply("not one socket");
+    const UnixSocketInfo& found = batch.value().sockets.front();
+    if (found.inode != inode) return bad_reply("another socket");
+    if (!found.peer_inode || *found.peer_inode == 0) return bad_reply("a socket without a peer");
+    return *found.peer_inode;
 }
 
 bool listens_on_file(const UnixSocketInfo& socket, std::uint64_t st_dev, std::uint64_t st_ino) noexcept {

@@ -33,6 +33,8 @@ struct UnixSocketInfo {
     // device number (MAJOR << 20 | MINOR), both as the kernel reports them (32 bits).
     std::optional<std::uint32_t> file_inode;
     std::uint32_t file_dev = 0;
+    // The socket at the other end of a connected one (UDIAG_SHOW_PEER).
+    std::optional<std::uint32_t> peer_inode;
 };
 
 // The request for every listening unix socket of the asker's network
@@ -51,6 +53,15 @@ struct UnixDiagBatch {
     bool done = false;
 };
 [[nodiscard]] Result<UnixDiagBatch> parse_unix_diag_dump(std::span<const unsigned char> datagram, std::uint32_t seq);
+
+// The request for one socket by its inode, with the inode of its peer
+// (UDIAG_SHOW_PEER): the socket door's connection, to find the caller's end.
+[[nodiscard]] std::vector<unsigned char> unix_diag_peer_request(std::uint32_t seq, std::uint32_t inode);
+
+// The kernel's answer to that request: the peer's inode. SystemError for
+// anything else (an error, another socket, no peer).
+[[nodiscard]] Result<std::uint32_t> parse_unix_diag_peer(std::span<const unsigned char> datagram, std::uint32_t seq,
+                                                         std::uint32_t inode);
 
 // Does `socket` listen, bound to the file that stat() describes with
 // st_dev/st_ino? A file whose inode number does not fit the kernel's 32-bit

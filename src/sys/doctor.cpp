@@ -143,7 +143,7 @@ DoctorLine check_group(bool& member_out) {
 
 DoctorLine check_authorization(std::optional<PolkitAnswer>& answer_out) {
     // The gate, as pkexec asks it but without details: only root may pass those.
-    auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), 0, std::string(kActionRun), {}});
+    auto answer = ask_polkit(PolkitQuery{::getpid(), ::getuid(), 0, -1, std::string(kActionRun), {}});
     if (!answer) return fail("authorization", answer.failure().reason, "start polkitd and install the policy");
     answer_out = answer.value();
     switch (answer.value()) {

@@ -26,7 +26,7 @@
 
 namespace banger {
 
-bool sanitize_process_start() noexcept {
+bool sanitize_process_start(bool keep_connection) noexcept {
     // fds 0, 1, 2: if the caller closed one, the next open() would land there
     // and our output (or a syslog line) would be written into that file.
     for (int fd = 0; fd <= 2; ++fd) {
@@ -37,9 +37,10 @@ bool sanitize_process_start() noexcept {
     // Everything else the caller left open is closed. close_range(2) is a
     // plain syscall on integers; Linux 5.9+. On older kernels fall back to a
     // bounded loop.
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    const unsigned first = keep_connection ? 4U : 3U;
+    if (::syscall(SYS_close_range, first, ~0U, 0U) != 0) {
         long max = ::sysconf(_SC_OPEN_MAX);
-        for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) ::close(static_cast<int>(fd));
+        for (long fd = first; fd < (max > 0 && max < 65536 ? max : 65536); ++fd) ::close(static_cast<int>(fd));
     }
     // Inherited SIG_IGN for SIGPIPE/SIGCHLD or a blocked SIGTERM would change
     // how we behave; start from the defaults.

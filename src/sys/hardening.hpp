@@ -13,11 +13,13 @@ namespace banger {
 
 // First thing in main, before anything is opened: fds 0-2 exist (on
 // /dev/null if the caller closed them, so nothing we open can become our
-// stdout), every other inherited fd is closed, signal dispositions and the
-// mask are reset, interval timers (which survive exec, even a setuid one)
-// are disarmed, umask is 077 and the cwd is "/". Returns false if the
-// process cannot be made safe (then the caller exits with a system error).
-[[nodiscard]] bool sanitize_process_start() noexcept;
+// stdout), every other inherited fd is closed (but for fd 3 when
+// `keep_connection`: the socket door's connection, which systemd passed),
+// signal dispositions and the mask are reset, interval timers (which
+// survive exec, even a setuid one) are disarmed, umask is 077 and the cwd
+// is "/". Returns false if the process cannot be made safe (then the caller
+// exits with a system error).
+[[nodiscard]] bool sanitize_process_start(bool keep_connection) noexcept;
 
 // Once the process knows it runs privileged, before any thread exists (GLib
 // starts some): every signal that is not a fault of our own is held blocked

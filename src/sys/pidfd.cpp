@@ -110,12 +110,16 @@ Status PinnedProcess::send(const Signal& signal) const {
 }
 
 WaitResult wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline,
-                          int interrupt_fd) {
-    WaitResult result{std::vector<bool>(pidfds.size(), false), 0};
-    // The pidfds, then the interrupt fd (poll ignores a negative one).
-    std::vector<pollfd> fds(pidfds.size() + 1);
+                          int interrupt_fd, int hangup_fd) {
+    WaitResult result{std::vector<bool>(pidfds.size(), false), 0, false};
+    // The pidfds, then the interrupt fd, then the connection (poll ignores a
+    // negative one). POLLRDHUP alone: a caller's unread bytes are no hangup.
+    std::vector<pollfd> fds(pidfds.size() + 2);
     for (std::size_t i = 0; i < pidfds.size(); ++i) fds[i] = pollfd{pidfds[i], POLLIN, 0};
-    fds.back() = pollfd{interrupt_fd, POLLIN, 0};
+    pollfd& interrupt = fds[pidfds.size()];
+    pollfd& hangup = fds[pidfds.size() + 1];
+    interrupt = pollfd{interrupt_fd, POLLIN, 0};
+    hangup = pollfd{hangup_fd, POLLRDHUP, 0};
     std::size_t remaining = pidfds.size();
     while (remaining > 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -131,12 +135,16 @@ WaitResult wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_cl
                 --remaining;
             }
         }
-        if (fds.back().fd >= 0 && (fds.back().revents & POLLIN) != 0) {
+        if (interrupt.fd >= 0 && (interrupt.revents & POLLIN) != 0) {
             signalfd_siginfo arrived{};
             if (::read(interrupt_fd, &arrived, sizeof arrived) == static_cast<ssize_t>(sizeof arrived)) {
                 result.interrupted_by = static_cast<int>(arrived.ssi_signo);
                 break;
             }
+        }
+        if (hangup.fd >= 0 && (hangup.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            result.hung_up = true;
+            break;
         }
         if (timeout == 0) break;
     }

@@ -52,13 +52,16 @@ private:
 
 // Waits until each pidfd reports its process has exited, or the deadline
 // passes (one deadline for all), or `interrupt_fd` (a signalfd, or -1)
-// turns readable. exited[i] tells about pidfds[i]; interrupted_by is the
-// signal that ended the wait early, or 0.
+// turns readable, or the other end of `hangup_fd` (the socket door's
+// connection, or -1) stops sending. exited[i] tells about pidfds[i];
+// interrupted_by is the signal that ended the wait early, or 0; hung_up
+// says the caller did.
 struct WaitResult {
     std::vector<bool> exited;
     int interrupted_by = 0;
+    bool hung_up = false;
 };
 [[nodiscard]] WaitResult wait_for_exits(const std::vector<int>& pidfds, std::chrono::steady_clock::time_point deadline,
-                                        int interrupt_fd);
+                                        int interrupt_fd, int hangup_fd = -1);
 
 }  // namespace banger

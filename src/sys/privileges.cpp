@@ -65,7 +65,7 @@ bool empty_bounding_set() noexcept {
 
 }  // namespace
 
-Status verify_working_threads(const HelperUser& user, bool confined) {
+Status verify_working_threads(const HelperUser& user, bool confined, bool instance) {
     UniqueDir tasks = open_dir_at(AT_FDCWD, "/proc/self/task");
     if (!tasks) return failed("cannot list /proc/self/task");
     std::size_t seen = 0;
@@ -78,7 +78,8 @@ Status verify_working_threads(const HelperUser& user, bool confined) {
             return Failure{Outcome::SystemError,
                            fmt::format("cannot read the credentials of thread {}", entry->d_name)};
         }
-        auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities);
+        auto excess =
+            excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities, instance ? kWorkingCapabilities : 0);
         if (!excess && confined) excess = unconfined(*creds);
         if (excess) {
             return Failure{Outcome::SystemError,
@@ -142,6 +143,50 @@ Status become_helper_user(const HelperUser& user) {
     // A change of uid makes the process dumpable again (per fs.suid_dumpable).
     if (::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_DUMPABLE");
     return verify_working_threads(user, false);
+}
+
+}  // namespace banger
+
+namespace banger {
+
+Status settle_instance(const HelperUser& user) {
+    uid_t ruid = 0;
+    uid_t euid = 0;
+    uid_t suid = 0;
+    gid_t rgid = 0;
+    gid_t egid = 0;
+    gid_t sgid = 0;
+    if (::getresuid(&ruid, &euid, &suid) != 0 || ::getresgid(&rgid, &egid, &sgid) != 0) return failed("getresuid");
+    if (ruid != user.uid || euid != user.uid || suid != user.uid || rgid != user.gid || egid != user.gid ||
+        sgid != user.gid) {
+        return Failure{
+            Outcome::ConfigError,
+            fmt::format("the socket door runs as uid {} gid {}, not as {} ({}:{}): banger-signal@.service "
+                        "must say User={} and Group={}",
+                        euid, egid, BANGER_HELPER_USER, user.uid, user.gid, BANGER_HELPER_USER, BANGER_HELPER_USER)};
+    }
+    capng_get_caps_process();
+    for (int cap : kWorkingCaps) {
+        if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned int>(cap)) == 0) {
+            return Failure{Outcome::ConfigError,
+                           fmt::format("the socket door lacks {}: banger-signal@.service must say "
+                                       "AmbientCapabilities=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+                                       capng_capability_to_name(static_cast<unsigned int>(cap)))};
+        }
+    }
+    // The ambient set goes (nothing here execs, and nothing may inherit it),
+    // and with the inheritable set every capability but the working ones.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) != 0)
+        return failed("PR_CAP_AMBIENT_CLEAR_ALL");
+    if (!build_capability_set(CAPNG_SELECT_CAPS, {kWorkingCaps})) {
+        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
+    }
+    if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0) {
+        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot set the working capabilities ({})", rc)};
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_NO_NEW_PRIVS");
+    if (::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) != 0) return failed("PR_SET_DUMPABLE");
+    return verify_working_threads(user, false, true);
 }
 
 }  // namespace banger

@@ -45,6 +45,17 @@ struct HelperUser {
 // never a call that goes on. Threads started after step two (GLib's) inherit
 // exactly the main thread's state; this proves it. With `confined`, every
 // thread must also be under the seccomp filter (confine_working_process).
-[[nodiscard]] Status verify_working_threads(const HelperUser& user, bool confined);
+// `instance`: the socket door's instance, whose bounding set may keep the
+// working capabilities (see excess_privilege).
+[[nodiscard]] Status verify_working_threads(const HelperUser& user, bool confined, bool instance = false);
+
+// The socket door's instance, as banger-signal@.service started it: already
+// `user` (checked here, ids and groups: never root), handed the working
+// capabilities as ambient ones by systemd. Keeps exactly those, effective
+// and permitted, clears the inheritable and ambient sets, sets
+// no_new_privs, and checks every thread as verify_working_threads() does.
+// ConfigError naming the unit's setting when the instance is not what the
+// unit should have made it.
+[[nodiscard]] Status settle_instance(const HelperUser& user);
 
 }  // namespace banger

@@ -81,6 +81,28 @@ Result<struct stat> stat_below(const std::string& dir, const std::string& path) 
     return st;
 }
 
+// One question to sock_diag and its answer, one datagram.
+Result<std::vector<unsigned char>> ask_sock_diag(const std::vector<unsigned char>& request) {
+    UniqueFd diag(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    if (!diag.valid()) return system_error("cannot open a sock_diag socket", errno);
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(diag.get(), request.data(), request.size(), 0,
+                 reinterpret_cast<const sockaddr*>(
+                     &kernel),  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): sockaddr API
+                 sizeof kernel) < 0) {
+        return system_error("cannot ask sock_diag", errno);
+    }
+    std::vector<unsigned char> datagram(8192);
+    ssize_t n = 0;
+    do {
+        n = ::recv(diag.get(), datagram.data(), datagram.size(), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return system_error("cannot read from sock_diag", errno);
+    datagram.resize(static_cast<std::size_t>(n));
+    return datagram;
+}
+
 // The proof itself; a failure other than NotManaged may be the process
 // exiting under us, which serves_unix_socket_at() tells apart.
 Status prove(const PinnedProcess& pinned, const std::string& runtime_dir, const std::string& path) {
@@ -131,6 +153,22 @@ Status prove(const PinnedProcess& pinned, const std::string& runtime_dir, const 
 }
 
 }  // namespace
+
+Status holds_peer_of(const PinnedProcess& pinned, int connection) {
+    struct stat ours {};
+    if (::fstat(connection, &ours) != 0) return system_error("cannot stat the connection", errno);
+    if (ours.st_ino > UINT32_MAX) return system_error("the connection's inode is out of sock_diag's range", EOVERFLOW);
+    const auto inode = static_cast<std::uint32_t>(ours.st_ino);
+    constexpr std::uint32_t kSeq = 2;
+    auto answer = ask_sock_diag(unix_diag_peer_request(kSeq, inode));
+    if (!answer) return std::move(answer).failure();
+    auto peer = parse_unix_diag_peer(answer.value(), kSeq, inode);
+    if (!peer) return std::move(peer).failure();
+    auto held = fd_socket_inodes(pinned);
+    if (!held) return std::move(held).failure();
+    if (std::find(held.value().begin(), held.value().end(), peer.value()) != held.value().end()) return Done{};
+    return not_managed("it does not hold the other end of the connection");
+}
 
 Status serves_unix_socket_at(const PinnedProcess& pinned, const std::string& runtime_dir, const std::string& path) {
     Status proof = prove(pinned, runtime_dir, path);

@@ -19,4 +19,9 @@ namespace banger {
 [[nodiscard]] Status serves_unix_socket_at(const PinnedProcess& pinned, const std::string& runtime_dir,
                                            const std::string& path);
 
+// Does the pinned process hold, among its fds, the other end of
+// `connection` (a connected unix socket of ours)? Done; NotManaged when it
+// does not; NoSuchProcess when it exited; else a SystemError.
+[[nodiscard]] Status holds_peer_of(const PinnedProcess& pinned, int connection);
+
 }  // namespace banger

@@ -16,7 +16,14 @@ struct Pause {
     std::string point;
     int paused = -1;  // we write "paused POINT\n" here
     int resume = -1;  // and wait for a line here
+    bool pidfd_subjects = false;
+    bool no_peer_pidfd = false;
 };
+
+bool env_is(const char* name, std::string_view value) {
+    const char* set = std::getenv(name);
+    return set != nullptr && value == set;
+}
 
 Pause& pause() {
     static Pause p;
@@ -25,7 +32,12 @@ Pause& pause() {
 
 }  // namespace
 
+bool test_forces_pidfd_subjects() noexcept { return pause().pidfd_subjects; }
+bool test_hides_peer_pidfd() noexcept { return pause().no_peer_pidfd; }
+
 void capture_test_hooks() noexcept {
+    if (env_is("BANGER_TEST_PIDFD_SUBJECTS", "always")) pause().pidfd_subjects = true;
+    if (env_is("BANGER_TEST_PEER_PIDFD", "off")) pause().no_peer_pidfd = true;
     const char* spec = std::getenv("BANGER_TEST_PAUSE");
     if (spec == nullptr || pause().paused >= 0) return;
     const std::string_view s(spec);

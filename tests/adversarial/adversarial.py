@@ -17,16 +17,15 @@ Environment (set by tests/adversarial/meson.build), besides harness.py's:
 """
 
 import os
-import select
 import signal
 import sys
 import time
 
 from banger_test import codes, procfs
+from banger_test.pause import Pause  # re-exported for pidns_driver and the test files
 import harness  # tests/integration (PYTHONPATH); re-exported for the test files
 
 SKIP_EXIT = harness.SKIP_EXIT
-PAUSE_TIMEOUT = 10.0
 
 # MAX_ARG_STRLEN: the kernel refuses any single argument longer than 32 pages
 # (131072 bytes with its NUL) with E2BIG, so 1 MiB can only arrive in pieces.
@@ -123,50 +122,6 @@ def testhooks_or_skip():
         print(f"SKIP: {NO_TESTHOOKS}", file=sys.stderr)
         sys.exit(SKIP_EXIT)
     return path
-
-
-class Pause:
-    """One pause point of banger-signal-testhooks.
-
-    Both FIFOs are opened O_RDWR (Linux: never blocks, and we count as reader
-    and writer), so the binary's blocking open()s return at once and we can
-    time out instead of hanging when it never gets there.
-    """
-
-    def __init__(self, directory, point):
-        self.point = point
-        self.base = os.path.join(directory, f"pause-{point}")
-        os.mkfifo(self.base + ".paused", 0o600)
-        os.mkfifo(self.base + ".resume", 0o600)
-        self._paused = os.open(self.base + ".paused", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-        self._resume = os.open(self.base + ".resume", os.O_RDWR | os.O_CLOEXEC)
-        self.env = {"BANGER_TEST_PAUSE": f"{point}:{self.base}"}
-
-    def wait(self, proc=None, timeout=PAUSE_TIMEOUT):
-        """Block until the binary says it paused; raise if it never does."""
-        deadline = time.monotonic() + timeout
-        data = b""
-        while not data.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or (proc is not None and proc.poll() is not None):
-                rc = None if proc is None else proc.poll()
-                raise AssertionError(f"banger-signal never paused at {self.point!r} "
-                                     f"(read {data!r}, rc {rc})")
-            ready, _, _ = select.select([self._paused], [], [], min(left, 0.1))
-            if ready:
-                data += os.read(self._paused, 64)
-        if data != f"paused {self.point}\n".encode():
-            raise AssertionError(f"unexpected pause message {data!r}")
-
-    def resume(self):
-        os.write(self._resume, b"\n")
-
-    def close(self):
-        for fd in (self._paused, self._resume):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 class AdversarialTestCase(harness.BangerTestCase):

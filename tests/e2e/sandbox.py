@@ -40,13 +40,35 @@ def _decision(r: sandbox.Result) -> str:
     return r.stderr.strip().replace('\n', ' / ') or '(no output)'
 
 
+def _show(sb: sandbox.Sandbox, user, argv: list[str], target: sandbox.Target | None,
+          label: str) -> sandbox.Result:
+    r = sb.run_as(user, argv)
+    shown = ' '.join(os.path.basename(a) if a == sb.installed_binary else a for a in argv)
+    print(f'{user.name}$ {shown}   # {label}')
+    fate = ''
+    if target is not None:
+        fate = f'; target {"terminated" if not target.still_alive_after(0.3) else "still running"}'
+    print(f'  exit {r.returncode}: {_decision(r)}{fate}')
+    for rec in r.audit():
+        print(f'  audit: {rec.message}')
+    if not r.audit():   # banger-signal never ran: say why, in pkexec's words
+        for rec in r.audit('pkexec'):
+            print(f'  pkexec: {rec.message}')
+    print()
+    return r
+
+
 def demo(sb: sandbox.Sandbox) -> int:
     assert sb.member and sb.other
     print(f'sandbox ready: private system bus, polkitd, {sb.installed_binary} installed')
     print(f'  {sb.member.name} (uid {sb.member.uid}) is in group {sb.privileged_group}; '
           f'{sb.other.name} (uid {sb.other.uid}) is not')
-    vm = sb.spawn_vm()
-    print(f'  VM:       stand-in firecracker pid {vm.pid}, cgroup {vm.cgroup}')
+    door = sb.start_door()
+    print(f'  socket door: {door.path}, one instance per connection as {sb.helper_user} '
+          f'(systemd-socket-activate --accept, as banger-signal.socket would)')
+    vms = [sb.spawn_vm() for _ in range(3)]
+    print(f'  VMs:      stand-in firecracker pids {", ".join(str(v.pid) for v in vms)}, '
+          f'cgroup {vms[0].cgroup}')
     if sb.impostor and os.access(sb.impostor, os.X_OK):
         imp = sb.spawn_impostor()
         what = (f'exe {os.path.basename(sb.impostor)}, argv[0] "firecracker", serving '
@@ -56,25 +78,23 @@ def demo(sb: sandbox.Sandbox) -> int:
         what = 'a firecracker outside bangerd\'s cgroup, no api socket'
     print(f'  impostor: pid {imp.pid}, {what}, cgroup {imp.cgroup}')
     print()
-    worst = 0
-    calls = [(sb.member, imp, 'impostor'), (sb.other, vm, 'VM, caller not in the group'),
-             (sb.member, vm, 'VM')]
-    for user, target, label in calls:
-        r = sb.run_as(user, ['pkexec', 'banger-signal', '--pid', str(target.pid),
-                             '--signal', 'TERM', '--json'])
-        dead = not target.still_alive_after(0.3)
-        print(f'{sb.member.name if user is sb.member else sb.other.name}$ '
-              f'pkexec banger-signal --pid {target.pid} --signal TERM --json   # {label}')
-        print(f'  exit {r.returncode}: {_decision(r)}; target '
-              f'{"terminated" if dead else "still running"}')
-        for rec in r.audit():
-            print(f'  audit: {rec.message}')
-        if not r.audit():   # banger-signal never ran: say why, in pkexec's words
-            for rec in r.audit('pkexec'):
-                print(f'  pkexec: {rec.message}')
-        print()
-        worst = max(worst, 0 if (r.returncode == 0) == (label == 'VM') else 1)
-    return worst
+    binary = sb.installed_binary
+    nnp = ['setpriv', '--no-new-privs', '--']
+    results = [
+        (_show(sb, sb.member, ['pkexec', binary, '--pid', str(imp.pid), '--json'], imp,
+               'impostor, through pkexec'), False),
+        (_show(sb, sb.other, [binary, '--pid', str(vms[0].pid), '--json'], vms[0],
+               'VM, caller not in the group (the socket door: polkit says no)'), False),
+        (_show(sb, sb.member, ['pkexec', binary, '--pid', str(vms[0].pid), '--json'], vms[0],
+               'VM, through pkexec'), True),
+        (_show(sb, sb.member, [binary, '--pid', str(vms[1].pid), '--json'], vms[1],
+               'VM, through the socket door (the default when it answers)'), True),
+        (_show(sb, sb.member, [*nnp, binary, '--door', 'pkexec', '--pid', str(vms[2].pid), '--json'],
+               vms[2], 'a hardened daemon (no_new_privs): pkexec cannot elevate'), False),
+        (_show(sb, sb.member, [*nnp, binary, '--pid', str(vms[2].pid), '--json'], vms[2],
+               'the same daemon through the socket door'), True),
+    ]
+    return 0 if all((r.returncode == 0) == ok for r, ok in results) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                     help='install what is built, without running ninja first')
     ap.add_argument('-v', '--verbose', action='store_true')
     sub = ap.add_subparsers(dest='cmd', required=True)
-    sub.add_parser('demo', help='a group member signals a stand-in VM and an impostor')
+    sub.add_parser('demo', help='a group member signals stand-in VMs and an impostor, through both doors')
     sh = sub.add_parser('shell', help='run CMD (default: an interactive shell) in the sandbox')
+    sh.add_argument('--door', action='store_true', help='with the socket door listening')
     sh.add_argument('command', nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
 
@@ -106,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                          rebuild=not args.no_rebuild, verbose=args.verbose) as sb:
         if args.cmd == 'demo':
             return demo(sb)
+        if args.door:
+            sb.start_door()
         command = args.command[1:] if args.command[:1] == ['--'] else args.command
         if not command:
             command = [os.environ.get('SHELL', '/bin/sh'), '-i']

@@ -11,7 +11,7 @@ from banger_test.codes import NOT_AUTHORIZED, OK, USAGE
 import harness
 from harness import NOBODY_PREFIX
 
-LIST_KEYS = {"pid", "match", "exe", "cgroup", "api_sock", "start_time"}
+LIST_KEYS = {"pid", "match", "exe", "cgroup", "api_sock", "start_time", "door"}
 
 
 class List(harness.BangerTestCase):
@@ -82,6 +82,7 @@ class List(harness.BangerTestCase):
             label, vm = self.accepted[o["pid"]]
             with self.subTest(target=label):
                 self.assertEqual(set(o), LIST_KEYS)
+                self.assertEqual(o["door"], "root")
                 self.assertIsInstance(o["pid"], int)
                 self.assertNotIsInstance(o["pid"], bool)
                 self.assertIsInstance(o["start_time"], int)

@@ -26,7 +26,7 @@ TEST_CASE("polkit: details") {
 TEST_CASE("polkit: one check per accepted target and signal, about that target") {
     const AcceptedTarget targets[] = {{10, Match::Cgroup, "/s/vm", "/usr/bin/firecracker"},
                                       {11, Match::ApiSock, "/u", "/opt/firecracker"}};
-    const Subject subject{77, 4242, 1000};
+    const Subject subject{77, 4242, 1000, 9};
     auto term = polkit_queries(targets, parse_signal("TERM").value(), false, subject);
     REQUIRE(term.size() == 2);
     CHECK(term[0].action_id == "org.banger.signal.send");
@@ -38,6 +38,7 @@ TEST_CASE("polkit: one check per accepted target and signal, about that target")
         CHECK(q.subject_pid == 77);
         CHECK(q.subject_start_time == 4242U);  // as pinned, never looked up again
         CHECK(q.subject_uid == 1000U);
+        CHECK(q.subject_pidfd == 9);  // the pinned caller's pidfd travels with every check
     }
 
     // --kill-after may send KILL too: both actions, per target.
@@ -88,4 +89,20 @@ TEST_CASE("polkit: a target its rules could not see as it is is refused before a
     auto cgroup = refuse_undescribable({10, Match::Cgroup, "/s/bangerd-root.service/deny\xff", "/usr/bin/firecracker"});
     REQUIRE(cgroup.has_value());
     CHECK(cgroup->reason.find("cgroup") != std::string::npos);
+}
+
+TEST_CASE("polkit: pidfd subjects from polkit 124 on") {
+    for (const char* yes : {"124", "126", "127", "200.1"}) CHECK(takes_pidfd_subjects(yes));
+    for (const char* no : {"122", "123", "0.105", "0.120", "", "x126", "99"}) CHECK_FALSE(takes_pidfd_subjects(no));
+}
+
+TEST_CASE("polkit: the socket door's gate names the door and the program, about the peer") {
+    const PolkitQuery q = gate_query(Subject{77, 4242, 1000, 9}, "/usr/bin/banger-signal");
+    CHECK(q.action_id == "org.banger.signal.run");
+    CHECK(q.subject_pid == 77);
+    CHECK(q.subject_start_time == 4242U);
+    CHECK(q.subject_uid == 1000U);
+    CHECK(q.subject_pidfd == 9);
+    CHECK(q.details ==
+          std::vector<std::pair<std::string, std::string>>{{"door", "socket"}, {"program", "/usr/bin/banger-signal"}});
 }

@@ -91,3 +91,26 @@ TEST_CASE("proc_status: missing or malformed fields are never guessed") {
     CHECK_FALSE(parse_status_credentials(status("2", "990\t990\t990")));
     CHECK_FALSE(parse_status_credentials(status("2", "990\t990\t990\t990", "", "zz")));
 }
+
+TEST_CASE("proc_status: the socket door's instance may keep the working capabilities bounded, no more") {
+    std::string text = status();
+    const auto at = text.find("CapBnd:\t0000000000000000");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 24, "CapBnd:\t0000000000080024");
+    auto c = parse_status_credentials(text);
+    REQUIRE(c);
+    CHECK(excess_privilege(*c, 990, 990, kAllowed));                  // the pkexec door: empty, always
+    CHECK_FALSE(excess_privilege(*c, 990, 990, kAllowed, kAllowed));  // the instance
+    text.replace(at, 24, "CapBnd:\t00000000000800e4");                // CAP_SETUID, CAP_SETGID too
+    c = parse_status_credentials(text);
+    REQUIRE(c);
+    auto excess = excess_privilege(*c, 990, 990, kAllowed, kAllowed);
+    REQUIRE(excess);
+    CHECK(excess->find("bounding 00000000000800e4") != std::string::npos);
+    // Ambient capabilities (how systemd hands them over) must be gone once it works.
+    text = status();
+    text.replace(text.find("CapAmb:\t0000000000000000"), 24, "CapAmb:\t0000000000080024");
+    c = parse_status_credentials(text);
+    REQUIRE(c);
+    CHECK(excess_privilege(*c, 990, 990, kAllowed, kAllowed));
+}

@@ -11,6 +11,7 @@ using namespace banger;
 namespace {
 CallReport two_targets() {
     CallReport r;
+    r.door = Door::Root;
     r.signal_name = "KILL";
     r.caller_uid = 1000;
     r.caller_pid = 77;
@@ -29,18 +30,18 @@ CallReport two_targets() {
 
 TEST_CASE("report: exit code is the first failure in argument order") {
     CallReport r = two_targets();
-    CHECK(exit_code_of(r) == 4);
+    CHECK(exit_code_of(caller_view(r)) == 4);
     std::swap(r.targets[1], r.targets[2]);
-    CHECK(exit_code_of(r) == 3);
+    CHECK(exit_code_of(caller_view(r)) == 3);
     r.targets.resize(1);
-    CHECK(exit_code_of(r) == 0);
+    CHECK(exit_code_of(caller_view(r)) == 0);
     CallReport usage;
     usage.call_failure = Failure{Outcome::UsageError, "bad"};
-    CHECK(exit_code_of(usage) == 2);
+    CHECK(exit_code_of(caller_view(usage)) == 2);
 }
 
 TEST_CASE("report: JSON lines carry the contract fields") {
-    auto lines = json_lines(two_targets());
+    auto lines = json_lines(caller_view(two_targets()));
     REQUIRE(lines.size() == 3);
     auto first = nlohmann::json::parse(lines[0]);
     CHECK(first["pid"] == 10);
@@ -62,14 +63,14 @@ TEST_CASE("report: JSON lines carry the contract fields") {
 TEST_CASE("report: dry run says would-deliver") {
     CallReport r = two_targets();
     r.dry_run = true;
-    CHECK(nlohmann::json::parse(json_lines(r)[0])["outcome"] == "would-deliver");
+    CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["outcome"] == "would-deliver");
 }
 
 TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     CallReport r;
     r.targets.push_back(TargetReport{
         .pid = 10, .outcome = Outcome::NotManaged, .reason = "cgroup /a\nb\xff is bad", .cgroup = "/a\nb\xff"});
-    auto human = human_lines(r, false);
+    auto human = human_lines(caller_view(r), false);
     REQUIRE(human.size() == 1);
     CHECK(human[0].find('\n') == std::string::npos);
     CHECK(human[0].find("pid 10") != std::string::npos);
@@ -77,14 +78,14 @@ TEST_CASE("report: hostile bytes stay on one line and valid JSON") {
     REQUIRE(audit.size() == 1);
     CHECK(audit[0].text.find('\n') == std::string::npos);
     CHECK(audit[0].text.find("caller_uid=0") != std::string::npos);
-    CHECK(nlohmann::json::accept(json_lines(r)[0]));
+    CHECK(nlohmann::json::accept(json_lines(caller_view(r))[0]));
 }
 
 TEST_CASE("report: success is silent unless verbose") {
     CallReport r = two_targets();
     r.targets.resize(1);
-    CHECK(human_lines(r, false).empty());
-    auto verbose = human_lines(r, true);
+    CHECK(human_lines(caller_view(r), false).empty());
+    auto verbose = human_lines(caller_view(r), true);
     REQUIRE(verbose.size() == 1);
     CHECK(verbose[0].find("delivered KILL") != std::string::npos);
 }
@@ -94,8 +95,8 @@ TEST_CASE("report: audit lines carry the caller and the polkit decision") {
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].outcome == Outcome::Delivered);
     CHECK(lines[0].text.find(
-              "caller_uid=1000 caller_pid=77 pid=10 signal=KILL outcome=delivered code=0 match=cgroup polkit=yes") ==
-          0);
+              "caller_uid=1000 caller_pid=77 door=root pid=10 signal=KILL outcome=delivered code=0 match=cgroup "
+              "polkit=yes") == 0);
     CHECK(lines[1].outcome == Outcome::NotManaged);
     CHECK(lines[1].text.find("polkit=- ") != std::string::npos);
 }
@@ -106,13 +107,15 @@ TEST_CASE("report: the reason is written from the facts") {
     r.wait = std::chrono::milliseconds{2000};
     auto reason = [&](const TargetReport& t) {
         r.targets = {t};
-        return nlohmann::json::parse(json_lines(r)[0])["reason"].get<std::string>();
+        return nlohmann::json::parse(json_lines(caller_view(r))[0])["reason"].get<std::string>();
     };
     CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::Cgroup}) ==
           "delivered TERM (match: cgroup)");
     CHECK(reason(TargetReport{.outcome = Outcome::Delivered, .match = Match::ApiSock, .exited = true}) ==
           "delivered TERM (match: api-sock); exited");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning}) == "still running 2000 ms after TERM");
+    CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .caller_hung_up = true}) ==
+          "still running when the caller stopped waiting (it closed its end of the connection)");
     CHECK(reason(TargetReport{.outcome = Outcome::StillRunning, .interrupted_by = SIGINT}) ==
           "still running when SIGINT ended the wait");
     r.kill_after = true;
@@ -148,14 +151,14 @@ TEST_CASE("report: a refused elevation says why in JSON") {
     r.call_failure = Failure{Outcome::NotAuthorized, "polkit refused"};
     r.elevation = PkexecRefusal{127, ElevationCause::PolkitUnavailable, "Error getting authority: ..."};
     r.targets = {TargetReport{.pid = 10, .outcome = Outcome::NotAuthorized}};
-    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    auto json = nlohmann::json::parse(json_lines(caller_view(r))[0]);
     CHECK(json["elevation"] == "polkit-unavailable");
     CHECK(json["code"] == 7);
     CHECK(elevation_reason(*r.elevation).find("polkitd running") != std::string::npos);
     CHECK(elevation_reason(*r.elevation).find("Error getting authority") != std::string::npos);
     // A call that was no elevation has no such field.
     r.elevation.reset();
-    CHECK_FALSE(nlohmann::json::parse(json_lines(r)[0]).contains("elevation"));
+    CHECK_FALSE(nlohmann::json::parse(json_lines(caller_view(r))[0]).contains("elevation"));
 }
 
 TEST_CASE("report: --list is what it lists") {
@@ -163,14 +166,14 @@ TEST_CASE("report: --list is what it lists") {
     r.list = true;
     r.listed = {ListedProcess{
         .pid = 10, .match = Match::Cgroup, .cgroup = "/s/vm", .exe = "/usr/bin/firecracker", .start_time = 99}};
-    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    auto json = nlohmann::json::parse(json_lines(caller_view(r))[0]);
     CHECK(json["pid"] == 10);
     CHECK(json["start_time"] == 99);
     CHECK(json["api_sock"].is_null());
-    CHECK(list_table(r).size() == 2);
+    CHECK(list_table(caller_view(r)).size() == 2);
     CHECK(audit_lines(r)[0].text.find("list=1 accepted=1") != std::string::npos);
-    CHECK(exit_code_of(r) == 0);
-    CHECK(human_lines(r, true).empty());
+    CHECK(exit_code_of(caller_view(r)) == 0);
+    CHECK(human_lines(caller_view(r), true).empty());
 }
 
 TEST_CASE("report: a refused process that is not the caller's shows only the rule that failed") {
@@ -185,7 +188,7 @@ TEST_CASE("report: a refused process that is not the caller's shows only the rul
                    .api_sock = "/run/x"};
     t.private_to_caller = true;
     r.targets = {t};
-    auto json = nlohmann::json::parse(json_lines(r)[0]);
+    auto json = nlohmann::json::parse(json_lines(caller_view(r))[0]);
     CHECK(json["exe"].is_null());
     CHECK(json["api_sock"].is_null());
     CHECK(json["cgroup"].is_null());
@@ -195,7 +198,7 @@ TEST_CASE("report: a refused process that is not the caller's shows only the rul
     CHECK(reason.find("polkit.service") == std::string::npos);
     CHECK(reason.find("service cgroup") != std::string::npos);
     CHECK(reason.find("api socket") != std::string::npos);
-    const std::string human = human_lines(r, false)[0];
+    const std::string human = human_lines(caller_view(r), false)[0];
     CHECK(human.find("polkitd") == std::string::npos);
     CHECK(human.find("refused: not a banger-managed VM") != std::string::npos);
     // The audit line, root's, keeps everything.
@@ -207,7 +210,7 @@ TEST_CASE("report: a refused process that is not the caller's shows only the rul
     r.targets[0].outcome = Outcome::SystemError;
     r.targets[0].reason = "cannot look up /run/banger/token-s3cr3t.sock: File name too long";
     r.targets[0].api_sock_reason.reset();
-    const std::string error = nlohmann::json::parse(json_lines(r)[0])["reason"];
+    const std::string error = nlohmann::json::parse(json_lines(caller_view(r))[0])["reason"];
     CHECK(error.find("s3cr3t") == std::string::npos);
     CHECK(error.find("system error") != std::string::npos);
     CHECK(audit_lines(r)[0].text.find("s3cr3t") != std::string::npos);
@@ -215,5 +218,23 @@ TEST_CASE("report: a refused process that is not the caller's shows only the rul
 
     // The caller's own process: nothing to hide.
     r.targets[0].private_to_caller = false;
-    CHECK(nlohmann::json::parse(json_lines(r)[0])["exe"] == "/usr/lib/polkit-1/polkitd");
+    CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["exe"] == "/usr/lib/polkit-1/polkitd");
+}
+
+TEST_CASE("report: JSON and the audit say which door served the call") {
+    CallReport r = two_targets();
+    for (auto [door, word] : {std::pair{Door::Root, "root"}, {Door::Pkexec, "pkexec"}, {Door::Socket, "socket"}}) {
+        r.door = door;
+        CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["door"] == word);
+        CHECK(audit_lines(r)[0].text.find(std::string(" door=") + word + " pid=10 ") != std::string::npos);
+        CHECK(sent_audit_line(1000, 77, door, r.targets[0], "KILL").find(std::string(" door=") + word + " ") !=
+              std::string::npos);
+    }
+    // Refused before any door was chosen (the unprivileged half): null, never a door's name.
+    r.door = Door::None;
+    CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["door"].is_null());
+    r.list = true;
+    r.listed = {ListedProcess{.pid = 10, .match = Match::Cgroup, .cgroup = "/s/vm"}};
+    r.door = Door::Socket;
+    CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["door"] == "socket");
 }

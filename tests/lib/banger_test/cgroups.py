@@ -86,6 +86,15 @@ def populated(fs_dir: str) -> bool:
     return False
 
 
+def read_procs(fs_dir: str) -> list[int]:
+    """The pids in this one cgroup (its cgroup.procs), or none if it cannot be read."""
+    try:
+        with open(os.path.join(fs_dir, 'cgroup.procs'), encoding='ascii') as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def _kill_members(fs_dir: str) -> None:
     """cgroup.kill where the kernel has it (v2, 5.14+), else SIGKILL each listed pid."""
     kill = os.path.join(fs_dir, 'cgroup.kill')
@@ -96,12 +105,7 @@ def _kill_members(fs_dir: str) -> None:
             return
         except OSError:
             pass
-    try:
-        with open(os.path.join(fs_dir, 'cgroup.procs'), encoding='ascii') as f:
-            pids = [int(p) for p in f.read().split()]
-    except OSError:
-        return
-    for pid in pids:
+    for pid in read_procs(fs_dir):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -15,6 +15,9 @@ POLKIT_BUS_NAME = 'org.freedesktop.PolicyKit1'
 POLKIT_ACTIONS = ('org.banger.signal.run', 'org.banger.signal.send', 'org.banger.signal.kill')
 SERVICE_CGROUP_TAIL = 'system.slice/bangerd-root.service'
 FOREIGN_CGROUP_TAIL = 'user.slice/user-4242.slice/session-1.scope'
+# Where the socket door's activator and its instances run (systemd would put each instance
+# in system.slice/system-banger\x2dsignal.slice/banger-signal@N-PID-UID.service).
+DOOR_CGROUP_TAIL = 'system.slice/banger-signal.socket'
 USER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 

@@ -33,6 +33,7 @@ class BuildOptions:
     config_path: str
     installed_binary: str
     helper_user: str
+    socket_path: str
 
 
 def meson_introspect(builddir: str, what: str):
@@ -49,7 +50,8 @@ def read_build_options(builddir: str) -> BuildOptions:
                         config_path=str(opts.get('config_path', '/etc/banger/install.toml')),
                         installed_binary=os.path.join(opts['prefix'], opts['bindir'],
                                                       'banger-signal'),
-                        helper_user=str(opts.get('helper_user', 'banger-signal')))
+                        helper_user=str(opts.get('helper_user', 'banger-signal')),
+                        socket_path=str(opts.get('socket_path', '/run/banger-signal/io.banger.Signal')))
 
 
 def install(builddir: str, stage: str, installed_binary: str, rebuild: bool) -> None:

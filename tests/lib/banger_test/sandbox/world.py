@@ -8,10 +8,11 @@ import signal
 from .. import cgroups
 from . import acting, install, mounts
 from .acting import Result
-from .base import (ENV_CGROUP_NAME, ENV_INSIDE, ENV_WORKSPACE, FOREIGN_CGROUP_TAIL, PKEXEC,
-                   SERVICE_CGROUP_TAIL, SandboxError, say)
+from .base import (DOOR_CGROUP_TAIL, ENV_CGROUP_NAME, ENV_INSIDE, ENV_WORKSPACE, FOREIGN_CGROUP_TAIL,
+                   PKEXEC, SERVICE_CGROUP_TAIL, SandboxError, say)
 from .install import User
 from .polkit import Polkit
+from .socket_door import SocketDoor
 from .syslog import SyslogCollector
 from .targets import Target, Targets
 
@@ -47,7 +48,9 @@ class Sandbox:
         self.cgroup_base = base
         self.service_cgroup = f'{base}/{SERVICE_CGROUP_TAIL}'
         self.foreign_cgroup = f'{base}/{FOREIGN_CGROUP_TAIL}'
+        self.door_cgroup = f'{base}/{DOOR_CGROUP_TAIL}'
         self._targets = Targets(self.cgroup_dir, self.service_cgroup)
+        self.door: SocketDoor | None = None
         self.installed_binary = ''
         self.privileged_group = ''
         self.helper_user = ''
@@ -80,8 +83,11 @@ class Sandbox:
         self.helper_user = opts.helper_user
         self.config_path = opts.config_path
         self.installed_binary = opts.installed_binary
-        self._step('making /tmp private')
-        self._overlay(['/tmp'], staged_root=None)
+        self.door = SocketDoor(opts.socket_path, self.door_cgroup, self.cgroup_dir(self.door_cgroup),
+                               os.path.join(self.workspace, 'socket-door.log'))
+        # /run: the socket door's socket lives there, and the bus's (replaced below).
+        self._step('making /tmp and /run private')
+        self._overlay(['/tmp', '/run'], staged_root=None)
         self._step('installing into the stage')
         install.install(self.builddir, self.stage, self.installed_binary, self.rebuild)
         self.member, self.other = install.stage_system_files(
@@ -102,8 +108,8 @@ class Sandbox:
 
     def stop(self) -> None:
         """Undo everything this process started; each step runs even if an earlier one fails."""
-        steps = [self._targets.stop_all, self.polkit.stop_subjects, self.polkit.stop_polkitd,
-                 self.polkit.stop_bus, self._remove_cgroups, self._close_syslog]
+        steps = [self._stop_door, self._targets.stop_all, self.polkit.stop_subjects,
+                 self.polkit.stop_polkitd, self.polkit.stop_bus, self._remove_cgroups, self._close_syslog]
         # A second SIGTERM/SIGINT (meson signals the whole process group, the outer process
         # forwards too) must not cut the cleanup short.
         saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -122,6 +128,10 @@ class Sandbox:
             mounts.private_copy(root, self.workspace, staged_root)
             self.overlaid.append(root)
             self._step(f'private copy of {root}')
+
+    def _stop_door(self) -> None:
+        if self.door is not None:
+            self.door.stop()
 
     def _remove_cgroups(self) -> None:
         for problem in cgroups.remove_tree(self.cgroup_dir(self.cgroup_base)):
@@ -192,8 +202,28 @@ class Sandbox:
         return self.run_as(user, [PKEXEC, binary or self.installed_binary, *args])
 
     def signal_direct(self, user: User, args: list[str]) -> Result:
-        """The unprivileged call that elevates itself."""
+        """The unprivileged call that elevates itself (through the socket door when it runs)."""
         return self.run_as(user, [self.installed_binary, *args])
+
+    # -- the socket door -------------------------------------------------------------------
+
+    def start_door(self, binary: str | None = None, env: dict[str, str] | None = None) -> SocketDoor:
+        """The socket door, listening until stop_door() or the sandbox's end; every instance
+        runs `binary` (default: the installed one) with `env` added."""
+        assert self.door is not None
+        self.door.start(binary or self.installed_binary, self.helper_user, env)
+        return self.door
+
+    def stop_door(self) -> None:
+        self._stop_door()
+
+    def through_socket(self, user: User, args: list[str], timeout: float = 60.0) -> Result:
+        """An unprivileged call that must go through the socket door (--door socket)."""
+        return self.run_as(user, [self.installed_binary, '--door', 'socket', *args], timeout)
+
+    def through_pkexec(self, user: User, args: list[str], timeout: float = 60.0) -> Result:
+        """An unprivileged call that must go through pkexec (--door pkexec)."""
+        return self.run_as(user, [self.installed_binary, '--door', 'pkexec', *args], timeout)
 
     def authorized(self, user: User, action: str, details: dict[str, str] | None = None) -> bool:
         return self.polkit.authorized(user, action, details)
@@ -241,5 +271,6 @@ class Sandbox:
             'BANGER_E2E_MEMBER_UID': str(self.member.uid),
             'BANGER_E2E_OTHER': self.other.name,
             'BANGER_E2E_OTHER_UID': str(self.other.uid),
+            'BANGER_E2E_SOCKET': self.door.path if self.door else '',
         }
 
