@@ -472,6 +472,21 @@ std::string interface_description() {
     return idl;
 }
 
+std::string info_call() { return with_nul_free(Json{{"method", "org.varlink.service.GetInfo"}}); }
+
+Result<std::string> info_version(std::string_view reply) {
+    auto parsed = parse_strict_json(reply, kReplyLimits);
+    if (!parsed) return bad_reply(parsed.failure().reason);
+    const JsonValue* parameters = parsed.value().find("parameters");
+    if (parameters == nullptr) return bad_reply("it has no parameters");
+    const JsonValue* product = parameters->find("product");
+    const JsonValue* version = parameters->find("version");
+    if (product == nullptr || product->text != "banger-signal" || version == nullptr || version->kind != Kind::String) {
+        return bad_reply("it is not banger-signal's GetInfo");
+    }
+    return version->text;
+}
+
 std::string call_for(const Request& request) {
     if (request.list) return with_nul_free(Json{{"method", "io.banger.Signal.List"}, {"parameters", Json::object()}});
     Json parameters;

@@ -71,6 +71,11 @@ struct Asked {
 // The error name a call failure with `outcome` gets ("io.banger.Signal.UsageError").
 [[nodiscard]] std::string error_name(Outcome outcome);
 
+// --doctor's question to the door, and the version of banger-signal that
+// answers it (SystemError if the answer is not banger-signal's GetInfo).
+[[nodiscard]] std::string info_call();
+[[nodiscard]] Result<std::string> info_version(std::string_view reply);
+
 // The client's side: the call for a request (Signal, or List when
 // request.list) and, from the reply, what the caller is told. A reply that
 // is not one the door sends is a SystemError.

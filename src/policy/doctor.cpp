@@ -31,6 +31,33 @@ std::optional<std::string> policy_exec_path(std::string_view xml, std::string_vi
     return policy_annotation(xml, action_id, "org.freedesktop.policykit.exec.path");
 }
 
+DoctorLine door_line(const DoorFacts& facts, std::string_view socket_path) {
+    const std::string enable = "systemctl enable --now banger-signal.socket";
+    if (facts.socket_answers) {
+        std::string why = fmt::format("calls take the socket door: {} answers", socket_path);
+        if (facts.no_new_privs) why += "; this process has no_new_privs, so pkexec could not elevate it";
+        return DoctorLine{Level::Ok, "door", std::move(why), ""};
+    }
+    if (facts.no_new_privs) {
+        return DoctorLine{Level::Fail, "door",
+                          fmt::format("no door: this process has no_new_privs, so pkexec cannot elevate it, and the "
+                                      "socket door does not answer ({})",
+                                      facts.socket_problem),
+                          enable};
+    }
+    if (!facts.pkexec_usable) {
+        return DoctorLine{
+            Level::Fail, "door",
+            fmt::format("no door: pkexec is unusable and the socket door does not answer ({})", facts.socket_problem),
+            enable};
+    }
+    return DoctorLine{Level::Warn, "door",
+                      fmt::format("calls take pkexec: the socket door does not answer ({}); a daemon with "
+                                  "no_new_privs could not call at all",
+                                  facts.socket_problem),
+                      enable};
+}
+
 std::string format_doctor_line(const DoctorLine& line) {
     std::string_view tag = line.level == Level::Ok ? "OK  " : line.level == Level::Warn ? "WARN" : "FAIL";
     std::string out = fmt::format("{}  {}: {}", tag, line.check, line.detail);

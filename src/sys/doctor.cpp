@@ -2,19 +2,23 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "build_config.hpp"
+#include "door/varlink.hpp"
 #include "policy/authorization.hpp"
 #include "policy/service.hpp"
 #include "sys/config_file.hpp"
+#include "sys/connection.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/polkit.hpp"
 #include "sys/privileges.hpp"
@@ -58,14 +62,59 @@ DoctorLine check_binary() {
     return ok("binary", fmt::format("{} installed, owned by root", path));
 }
 
-DoctorLine check_pkexec() {
+// One of two doors: unusable, it fails the check only when the socket door
+// does not serve either.
+DoctorLine check_pkexec(bool& usable_out, bool socket_answers) {
     struct stat st {};
-    if (::stat("/usr/bin/pkexec", &st) != 0) return fail("pkexec", "/usr/bin/pkexec is missing", "apt install pkexec");
+    const auto unusable = [socket_answers](std::string detail, std::string fix) {
+        if (socket_answers) return warn("pkexec", detail + "; the socket door serves calls", std::move(fix));
+        return fail("pkexec", std::move(detail), std::move(fix));
+    };
+    usable_out = false;
+    if (::stat("/usr/bin/pkexec", &st) != 0) return unusable("/usr/bin/pkexec is missing", "apt install pkexec");
     if (st.st_uid != 0 || (st.st_mode & S_ISUID) == 0) {
-        return fail("pkexec", "/usr/bin/pkexec is not setuid root",
-                    "reinstall pkexec (apt install --reinstall pkexec)");
+        return unusable("/usr/bin/pkexec is not setuid root", "reinstall pkexec (apt install --reinstall pkexec)");
     }
+    usable_out = true;
     return ok("pkexec", "/usr/bin/pkexec present and setuid root");
+}
+
+// The socket door: root's socket at its path, and an instance that answers
+// GetInfo as this very version (each connection starts one).
+DoctorLine check_socket(std::string& problem_out) {
+    const std::string path = BANGER_SOCKET_PATH;
+    const std::string enable = "systemctl enable --now banger-signal.socket";
+    struct stat st {};
+    const auto broken = [&](std::string detail, std::string fix, bool failing) {
+        problem_out = detail;
+        return failing ? fail("socket door", std::move(detail), std::move(fix))
+                       : warn("socket door", std::move(detail), std::move(fix));
+    };
+    if (::lstat(path.c_str(), &st) != 0) return broken(fmt::format("{} does not exist", path), enable, false);
+    if (!S_ISSOCK(st.st_mode) || st.st_uid != 0) {
+        return broken(fmt::format("{} is not a socket of root's", path), "reinstall banger-signal", true);
+    }
+    int error = 0;
+    auto conn = Connection::connect_to(path.c_str(), error);
+    if (!conn) return broken(conn.failure().reason, enable, error != ECONNREFUSED && error != ENOENT);
+    Connection connected = std::move(conn).value();
+    auto reply = connected.write_message(varlink::info_call())
+                     ? connected.read_message(varlink::kMaxCall, std::chrono::seconds{30})
+                     : Result<std::optional<std::string>>(Failure{Outcome::SystemError, "cannot send"});
+    if (!reply || !reply.value()) {
+        return broken(fmt::format("{} accepts, but no instance answers ({})", path,
+                                  reply ? "it closed the connection" : reply.failure().reason),
+                      "journalctl -u 'banger-signal@*'", true);
+    }
+    auto version = varlink::info_version(*reply.value());
+    if (!version) return broken(version.failure().reason, "reinstall banger-signal", true);
+    if (version.value() != BANGER_SIGNAL_VERSION) {
+        return broken(
+            fmt::format("{} answers as banger-signal {}, this is {}", path, version.value(), BANGER_SIGNAL_VERSION),
+            "reinstall banger-signal, then systemctl restart banger-signal.socket", true);
+    }
+    return ok("socket door", fmt::format("{} answers: banger-signal {}, one instance per call as {}", path,
+                                         version.value(), BANGER_HELPER_USER));
 }
 
 DoctorLine check_policy() {
@@ -79,10 +128,11 @@ DoctorLine check_policy() {
                                 BANGER_INSTALLED_PATH),
                     "reinstall from the same build (the policy and the binary must come from one meson install)");
     }
-    // The helper asks for send and kill as its own user: polkitd allows that
-    // only to the actions' owner.
+    // The helper asks for send and kill as its own user, and the socket
+    // door's instance for the gate: polkitd allows that only to the actions'
+    // owner.
     const std::string owner = std::string("unix-user:") + BANGER_HELPER_USER;
-    for (std::string_view action : {kActionSend, kActionKill}) {
+    for (std::string_view action : {kActionRun, kActionSend, kActionKill}) {
         if (xml->find(fmt::format("<action id=\"{}\">", action)) == std::string::npos) {
             return fail("polkit policy", fmt::format("{} lacks action {}", path, action), "reinstall banger-signal");
         }
@@ -260,7 +310,13 @@ DoctorLine check_namespace() {
 std::vector<DoctorLine> run_doctor() {
     std::vector<DoctorLine> lines;
     lines.push_back(check_binary());
-    lines.push_back(check_pkexec());
+    DoorFacts doors;
+    DoctorLine socket = check_socket(doors.socket_problem);
+    doors.socket_answers = socket.level == Level::Ok;
+    lines.push_back(check_pkexec(doors.pkexec_usable, doors.socket_answers));
+    lines.push_back(std::move(socket));
+    doors.no_new_privs = ::prctl(PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) == 1;
+    lines.push_back(door_line(doors, BANGER_SOCKET_PATH));
     lines.push_back(check_policy());
     bool member = false;
     DoctorLine group = check_group(member);

@@ -31,9 +31,9 @@ SB: sandbox.Sandbox  # set in main() before the tests run
 
 
 # What --doctor checks, by the name it prints before the colon.
-CHECKS = ('binary', 'pkexec', 'polkit policy', 'polkit rules', 'group', 'authorization',
-          'config', 'cgroup layout', 'service cgroup', 'service unit', 'helper user', 'pidfd',
-          'cgroup namespace')
+CHECKS = ('binary', 'pkexec', 'socket door', 'door', 'polkit policy', 'polkit rules', 'group',
+          'authorization', 'config', 'cgroup layout', 'service cgroup', 'service unit', 'helper user',
+          'pidfd', 'cgroup namespace')
 _LINE = re.compile(r'^(?P<level>OK  |WARN|FAIL)  (?P<check>[^:]+): (?P<detail>.*)$')
 _FIX = re.compile(r'^      fix: (?P<fix>.+)$')
 
@@ -105,6 +105,10 @@ class GoodInstall(DoctorTestCase):
         # told from its VMs, and --doctor says so.
         self.assertLevels(r, lines, 'WARN', ['service unit'])
         self.assertIn('systemd is not the init system', lines['service unit'].detail)
+        # The socket door is not listening in this class's sandbox: pkexec serves, and
+        # --doctor says what a hardened daemon would lack (test_socket_door.py has the rest).
+        self.assertLevels(r, lines, 'WARN', ['socket door', 'door'])
+        self.assertIn('calls take pkexec', lines['door'].detail)
 
     def test_nonmember_not_authorized(self):
         r, lines = self.doctor(SB.other)

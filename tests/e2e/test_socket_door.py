@@ -548,6 +548,37 @@ class SubjectsByPidfd(OtherWays):
             SB.wait_authorization(SB.member, 'org.banger.signal.kill', expected=True)
 
 
+class Doctor(DoorTestCase):
+    """--doctor checks the socket and tells this user which door it gets, and why."""
+
+    LINE = re.compile(r'^(OK  |WARN|FAIL)  ([^:]+): (.*)$', re.M)
+
+    def doctor(self, argv_prefix: list[str]) -> tuple[sandbox.Result, dict[str, tuple[str, str]]]:
+        r = SB.run_as(SB.member, [*argv_prefix, SB.installed_binary, '--doctor'])
+        return r, {m[2]: (m[1].strip(), m[3]) for m in self.LINE.finditer(r.stdout)}
+
+    def test_the_door_is_named(self):
+        r, lines = self.doctor([])
+        self.assertExit(r, OK)
+        self.assertEqual(lines['socket door'][0], 'OK', r.describe())
+        self.assertIn(f'{SB.door.path} answers', lines['socket door'][1])
+        self.assertEqual(lines['door'][0], 'OK')
+        self.assertIn('calls take the socket door', lines['door'][1])
+        # A hardened daemon: told why pkexec would not do, and that the socket does.
+        r, lines = self.doctor(['setpriv', '--no-new-privs', '--'])
+        self.assertExit(r, OK)
+        self.assertIn('no_new_privs, so pkexec could not elevate it', lines['door'][1])
+
+    def test_no_door_for_a_hardened_daemon_without_the_socket(self):
+        SB.stop_door()
+        self.addCleanup(SB.start_door)
+        r, lines = self.doctor(['setpriv', '--no-new-privs', '--'])
+        self.assertExit(r, 8)
+        self.assertEqual(lines['door'][0], 'FAIL', r.describe())
+        self.assertIn('no door', lines['door'][1])
+        self.assertEqual(lines['socket door'][0], 'WARN')
+
+
 class Instance(DoorTestCase):
     """What the instance is while it works: the helper user, the working capabilities
     alone, no_new_privs, the seccomp filter; in the door's cgroup, not the caller's."""

@@ -34,8 +34,9 @@ from banger_test.help import LONG_OPT, SHORT_OPT, HelpFacts, parse_help, read_he
 from roff import parse_page, unescape
 
 # Long options that the page may mention although banger-signal does not have them:
-# they belong to other programs (Firecracker's api socket flag; pkexec's options).
-FOREIGN_LONG_OPTIONS = {'--api-sock', '--user', '--disable-internal-agent'}
+# they belong to other programs (Firecracker's api socket flag; pkexec's options;
+# systemctl enable --now).
+FOREIGN_LONG_OPTIONS = {'--api-sock', '--user', '--disable-internal-agent', '--now'}
 
 
 # ---------------------------------------------------------------- drift

@@ -41,3 +41,29 @@ TEST_CASE("doctor: an action's owner annotation") {
     CHECK_FALSE(policy_annotation(xml, "org.banger.signal.kill", "org.freedesktop.policykit.owner").has_value());
     CHECK_FALSE(policy_annotation(xml, "org.banger.signal.send", "org.freedesktop.policykit.exec.path").has_value());
 }
+
+TEST_CASE("doctor: which door this user's calls take, and why") {
+    using banger::DoorFacts;
+    using banger::Level;
+    const auto line = [](DoorFacts f) { return banger::door_line(f, "/run/banger-signal/io.banger.Signal"); };
+    auto l = line(DoorFacts{true, "", true, false});
+    CHECK(l.level == Level::Ok);
+    CHECK(l.detail.find("socket door") != std::string::npos);
+    CHECK(l.detail.find("no_new_privs") == std::string::npos);
+    // A hardened daemon: pkexec cannot elevate it, the socket serves.
+    l = line(DoorFacts{true, "", true, true});
+    CHECK(l.level == Level::Ok);
+    CHECK(l.detail.find("no_new_privs, so pkexec could not elevate it") != std::string::npos);
+    // No socket: pkexec serves, but a hardened daemon could not call at all.
+    l = line(DoorFacts{false, "it does not exist", true, false});
+    CHECK(l.level == Level::Warn);
+    CHECK(l.detail.find("calls take pkexec") != std::string::npos);
+    CHECK(l.detail.find("it does not exist") != std::string::npos);
+    CHECK(l.fix.find("banger-signal.socket") != std::string::npos);
+    // Neither door.
+    for (DoorFacts f : {DoorFacts{false, "x", true, true}, DoorFacts{false, "x", false, false}}) {
+        l = line(f);
+        CHECK(l.level == Level::Fail);
+        CHECK(l.detail.rfind("no door", 0) == 0);
+    }
+}
