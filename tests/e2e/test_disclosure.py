@@ -33,10 +33,13 @@ SB: sandbox.Sandbox  # set in main() before the tests run
 class RefusedTargets(unittest.TestCase):
     maxDiff = None
 
+    def call(self, args: list[str]) -> sandbox.Result:
+        return SB.pkexec(SB.member, args)
+
     def ask(self, pid: int) -> tuple[sandbox.Result, dict]:
         """A member's dry run about `pid`: (result, its one JSON object)."""
         assert SB.member
-        r = SB.pkexec(SB.member, ['--dry-run', '--json', '--pid', str(pid)])
+        r = self.call(['--dry-run', '--json', '--pid', str(pid)])
         self.assertEqual(r.returncode, NOT_MANAGED, '\n' + r.describe())
         lines = r.stdout.splitlines()
         self.assertEqual(len(lines), 1, '\n' + r.describe())
@@ -115,6 +118,24 @@ class RefusedTargets(unittest.TestCase):
     def _move(pid: int, cgroup: str) -> None:
         with open(os.path.join(SB.cgroup_dir(cgroup), 'cgroup.procs'), 'w', encoding='ascii') as f:
             f.write(str(pid))
+
+
+class RefusedTargetsThroughSocket(RefusedTargets):
+    """The same through the socket door: the instance knows the peer's uid from the
+    kernel, and hides from it what it hides from pkexec's caller."""
+
+    @classmethod
+    def setUpClass(cls):
+        SB.start_door()
+
+    @classmethod
+    def tearDownClass(cls):
+        SB.stop_door()
+
+    def call(self, args: list[str]) -> sandbox.Result:
+        r = SB.through_socket(SB.member, args)
+        self.assertEqual(json.loads(r.stdout.splitlines()[0])['door'], 'socket', r.describe())
+        return r
 
 
 def main() -> int:

@@ -195,6 +195,36 @@ class SystemdCannotAnswer(ServiceTestCase):
         self.assertEqual(asked, [('GetUnit', FAKE.unit)], r.describe())
 
 
+class ThroughSocket:
+    """The same cases through the socket door: the instance asks systemd as the pkexec
+    door's helper does (test_socket_door.py has the rest of the socket door's twins)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        SB.start_door()
+
+    @classmethod
+    def tearDownClass(cls):
+        SB.stop_door()
+        super().tearDownClass()
+
+    def call(self, *args: str) -> tuple[sandbox.Result, list[tuple]]:
+        mark = FAKE.mark()
+        r = SB.through_socket(SB.member, list(args))
+        for obj in map(json.loads, r.stdout.splitlines()):
+            self.assertEqual(obj['door'], 'socket', r.describe())
+        return r, FAKE.calls_since(mark)
+
+
+class OwnProcessesThroughSocket(ThroughSocket, OwnProcesses):
+    test_main_pid_refused_to_root_too = None   # root's own call: it has no socket twin
+
+
+class SystemdCannotAnswerThroughSocket(ThroughSocket, SystemdCannotAnswer):
+    pass
+
+
 class Doctor(ServiceTestCase):
 
     def doctor_line(self) -> tuple[str, str]:

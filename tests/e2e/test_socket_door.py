@@ -471,6 +471,38 @@ class Hangups(DoorTestCase):
         self.assertNoInstanceLeft()
 
 
+    @unittest.skipUnless(os.access(TESTHOOKS, os.X_OK), 'needs banger-signal-testhooks')
+    def test_peer_gone_before_polkit(self):
+        # Twin of test_caller.py: the peer sends its call and is gone before the gate is
+        # asked: polkit is never asked about a process that is not the caller.
+        vm = SB.spawn_vm()
+        pause_dir = os.path.join(SB.workspace, 'pause-serving')
+        os.makedirs(pause_dir, exist_ok=True)
+        pause = Pause(pause_dir, 'serving', mode=0o666)
+        self.addCleanup(pause.close)
+        SB.stop_door()
+        self.addCleanup(lambda: (SB.stop_door(), SB.start_door()))
+        SB.start_door(binary=TESTHOOKS, env=pause.env)
+        argv = SB.as_user_argv(SB.member, ['python3', CLIENT, SB.door.path, '--send',
+                                           json.dumps({'method': 'io.banger.Signal.Signal',
+                                                       'parameters': {'pids': [vm.pid]}})])
+        peer = subprocess.Popen(argv, env=SB.user_env(SB.member), stdout=subprocess.DEVNULL)
+        pause.wait()
+        time.sleep(0.3)          # its call is in the connection by now
+        peer.kill()
+        peer.wait()
+        mark = SB.syslog.mark()
+        pause.resume()
+        self.assertNoInstanceLeft()
+        SB.syslog.sync()
+        lines = [rec.message for rec in SB.syslog.since(mark, 'banger-signal')
+                 if f' pid={vm.pid} ' in rec.message]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(' outcome=not-authorized ', lines[0])
+        self.assertIn(f'caller (pid {peer.pid}) exited before polkit was asked', lines[0])
+        self.assertTrue(vm.still_alive_after())
+
+
 @unittest.skipUnless(os.access(TESTHOOKS, os.X_OK), 'needs banger-signal-testhooks (-Dtest_hooks=true)')
 class OtherWays(DoorTestCase):
     """The way Debian 12 pins its peer, and the way Debian 13's polkit is asked."""
