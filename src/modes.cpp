@@ -71,7 +71,9 @@ int elevate_mode(int argc, char** argv, const CommandLine& cli) {
 }
 
 int refuse_mode(const CommandLine& cli, const Decision& decision, Failure failure) {
-    CallReport checked = check_arguments(cli.request);
+    // --doctor and --serve ask for no target: there are no arguments to check,
+    // and "--pid is required" would hide why the call was refused.
+    CallReport checked = cli.doctor || cli.serve ? CallReport{} : check_arguments(cli.request);
     if (checked.call_failure) return emit(caller_view(checked), cli.json, cli.verbose);
     CallReport refused =
         refuse_call(std::move(checked), cli.request, std::move(failure), decision.caller_uid, ::getppid());

@@ -23,7 +23,7 @@ import sys
 import unittest
 
 from banger_test import sandbox
-from banger_test.codes import CONFIG_ERROR, USAGE
+from banger_test.codes import CONFIG_ERROR, NOT_AUTHORIZED, USAGE
 from install_edits import (ACTION_RUN, Saved, policy_path, private_copy, rules_path,
                            wait_polkit_restored)
 
@@ -124,6 +124,18 @@ class GoodInstall(DoctorTestCase):
         self.assertIn(SB.privileged_group, lines['authorization'].fix)
         self.assertLevels(r, lines, 'OK', ['binary', 'polkit policy', 'config'])
         self.assertEqual(r.returncode, CONFIG_ERROR, '\n' + r.describe())
+
+    def test_refused_through_pkexec(self):
+        # Issue 17, 7: the man page says 7; it was 2 ("--pid is required"), judged as if
+        # it were a call to signal something.
+        r = SB.pkexec(SB.member, ['--doctor'])
+        self.assertEqual(r.returncode, NOT_AUTHORIZED, '\n' + r.describe())
+        self.assertIn('--doctor runs as the user it checks, not through pkexec', r.stderr)
+        self.assertEqual(r.stdout, '', r.describe())
+        lines = [rec.message for rec in r.audit()]
+        self.assertEqual(len(lines), 1, r.describe())
+        self.assertIn(' outcome=not-authorized code=7 ', lines[0])
+        self.assertIn(' door=pkexec ', lines[0])
 
     def test_takes_no_other_option(self):
         for extra in (['--json'], ['--verbose'], ['--pid', '1'], ['--list']):
