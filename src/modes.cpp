@@ -99,6 +99,8 @@ std::optional<Failure> harden_as_root(int argc) {
     if (!hold_async_signals()) note(Failure{Outcome::SystemError, "cannot hold signals"});
     if (!leave_real_time())
         note(Failure{Outcome::SystemError, "cannot leave the caller's real-time scheduling policy"});
+    if (!reset_caller_priorities())
+        note(Failure{Outcome::SystemError, "cannot reset the caller's nice value and oom_score_adj to 0"});
     // Every target takes two arguments; the parser refuses more than 4096.
     const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
     note(normalize_limits(targets, true));

@@ -84,6 +84,17 @@ bool leave_real_time() noexcept {
     return now != SCHED_FIFO && now != SCHED_RR && now != SCHED_DEADLINE;
 }
 
+bool reset_caller_priorities() noexcept {
+    errno = 0;
+    if (::getpriority(PRIO_PROCESS, 0) != 0 || errno != 0) {
+        if (::setpriority(PRIO_PROCESS, 0, 0) != 0) return false;
+    }
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    const bool written = ::write(fd, "0", 1) == 1;
+    return ::close(fd) == 0 && written;
+}
+
 void forget_environment() noexcept { (void)::clearenv(); }
 
 int open_interrupt_fd() noexcept {

@@ -35,6 +35,12 @@ namespace banger {
 // the process still runs under a real-time policy.
 [[nodiscard]] bool leave_real_time() noexcept;
 
+// The caller's oom_score_adj (up to 1000: the OOM killer would pick the
+// helper first) and nice value survive exec, pkexec's too: both back to 0,
+// which takes root's CAP_SYS_RESOURCE and CAP_SYS_NICE (so before the
+// capabilities go). False if either stays.
+[[nodiscard]] bool reset_caller_priorities() noexcept;
+
 // Empties the environment.
 void forget_environment() noexcept;
 

@@ -138,6 +138,23 @@ class WhileWorking(unittest.TestCase):
         self.assertWorksUnprivileged(p.pid, tasks)
         self.finish(p)
 
+    def test_caller_oom_score_and_nice_do_not_reach_the_helper(self):
+        # Issue 17, 3: a caller may raise its own oom_score_adj (to 1000: the OOM killer
+        # picks it first) and nice value, and pkexec keeps both for root. The helper
+        # resets both to 0 while it is root.
+        assert SB.member
+        p = self.start_call(SB.as_user_argv(SB.member, [
+            'sh', '-c', 'echo 1000 >/proc/self/oom_score_adj && exec nice -n 19 "$@"', 'sh',
+            sandbox.PKEXEC, SB.installed_binary, '--pid', str(self.vm.pid), '--wait', WAIT]),
+            SB.user_env(SB.member))
+        self.wait_until_sent(p)
+        with open(f'/proc/{p.pid}/oom_score_adj', encoding='ascii') as f:
+            oom = f.read().strip()
+        with open(f'/proc/{p.pid}/stat', encoding='ascii') as f:
+            nice = f.read().rsplit(')', 1)[1].split()[16]   # field 19
+        self.assertEqual((oom, nice), ('0', '0'), 'oom_score_adj and nice of the working helper')
+        self.finish(p)
+
     def test_root_direct_call(self):
         # Real root without pkexec: no polkit, so no GLib thread; the one thread
         # must still have given up uid 0.
