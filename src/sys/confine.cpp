@@ -53,6 +53,11 @@ constexpr std::array kDenied {
         SYS_unlinkat, SYS_mkdirat, SYS_fchmodat, kSysFchmodat2, SYS_fchownat, SYS_fchmod, SYS_fchown, SYS_setxattr,
         SYS_lsetxattr, SYS_fsetxattr, SYS_removexattr, SYS_lremovexattr, SYS_fremovexattr, kSysSetxattrat,
         kSysRemovexattrat, SYS_utimensat, SYS_bind,
+        // A message queue made is a file under /dev/mqueue, one removed too;
+        // a lock (flock, and fcntl's lock commands below) on any file the
+        // helper can read would stall whoever else wants it; moving another
+        // process's pages changes it.
+        SYS_mq_open, SYS_mq_unlink, SYS_flock, SYS_move_pages, SYS_migrate_pages,
 #if defined(SYS_renameat)
         SYS_renameat,  // aarch64 has it; riscv, say, would not
 #endif
@@ -65,6 +70,10 @@ constexpr std::array kDenied {
 
 // open() flags that could write, create or truncate a file.
 constexpr std::uint32_t kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
+
+// fcntl() commands that lock a file or lease it (a lease holds off others'
+// opens); every other command (F_GETFD, F_SETFD, F_GETFL, ...) stays.
+constexpr std::array<std::uint32_t, 5> kLockCommands{F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE};
 
 // A classic BPF program with forward jumps to named places, resolved at the
 // end (jump offsets are counted in instructions, easy to get wrong by hand).
@@ -177,14 +186,16 @@ void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwi
 }  // namespace
 
 std::span<const int> denied_calls() noexcept { return kDenied; }
+std::span<const std::uint32_t> lock_commands() noexcept { return kLockCommands; }
 
 std::vector<sock_filter> working_filter() {
     Program p;
     const auto allow = p.label();
     const auto deny = p.label();
     const auto kill = p.label();
-    const auto open_flags = p.label();    // open(path, flags, mode)
-    const auto openat_flags = p.label();  // openat(dirfd, path, flags, mode)
+    const auto open_flags = p.label();     // open(path, flags, mode)
+    const auto openat_flags = p.label();   // openat(dirfd, path, flags, mode)
+    const auto fcntl_command = p.label();  // fcntl(fd, cmd, arg)
 
     // The architecture first: in another ABI the numbers below name other calls.
     p.load(offsetof(seccomp_data, arch));
@@ -192,7 +203,7 @@ std::vector<sock_filter> working_filter() {
     p.load(offsetof(seccomp_data, nr));
     p.jump_if(BPF_JGE, kForeignCalls, kill);
     std::vector<Rule> rules;
-    rules.reserve(kDenied.size() + 3);
+    rules.reserve(kDenied.size() + 4);
     const auto one = [](long nr, Program::Label to) {
         return Rule{static_cast<std::uint32_t>(nr), static_cast<std::uint32_t>(nr), to};
     };
@@ -202,7 +213,13 @@ std::vector<sock_filter> working_filter() {
     rules.push_back(one(SYS_open, open_flags));
 #endif
     rules.push_back(one(SYS_openat, openat_flags));
+    rules.push_back(one(SYS_fcntl, fcntl_command));
     emit_search(p, runs(std::move(rules)), allow);
+
+    p.place(fcntl_command);
+    p.load(arg_low_word(1));
+    for (std::uint32_t command : kLockCommands) p.jump_if(BPF_JEQ, command, deny);
+    p.go(allow);
 
     p.place(open_flags);
     p.load(arg_low_word(1));

@@ -8,7 +8,11 @@
 // io_uring (it opens files past the filter), open_by_handle_at, every open()
 // that could write (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC; openat2 and creat
 // altogether), whatever creates, links, renames, removes or truncates a
-// file or changes its mode, owner, extended attributes or times, and bind.
+// file or changes its mode, owner, extended attributes or times, bind, a
+// message queue's mq_open and mq_unlink (a queue is a file under
+// /dev/mqueue), flock and fcntl's lock and lease commands (with
+// CAP_DAC_READ_SEARCH, a lock on any file of the host), and move_pages and
+// migrate_pages (another process's memory).
 // The helper writes only to fds it holds already, and to sockets it
 // connects. Any other system call ABI (x32, i386) ends the process. What stays possible: reading what the three capabilities
 // let it read, including another process's memory through
@@ -19,6 +23,7 @@
 
 #include <linux/filter.h>
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -45,5 +50,7 @@ inline constexpr bool kPtraceFenced = true;
 // the unit test that runs the program over every call number.
 [[nodiscard]] std::vector<sock_filter> working_filter();
 [[nodiscard]] std::span<const int> denied_calls() noexcept;
+// The fcntl() commands it refuses (locks and leases); every other one passes.
+[[nodiscard]] std::span<const std::uint32_t> lock_commands() noexcept;
 
 }  // namespace banger

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -121,6 +122,16 @@ TEST_CASE("confine: the program, run over every call number, refuses exactly wha
         if (nr == SYS_open) flags_at = 1;
 #endif
         if (nr == SYS_openat) flags_at = 2;
+        if (nr == SYS_fcntl) {
+            for (int ok : {F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC, F_GETLK, F_OFD_GETLK}) {
+                CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(ok), 1)) == SECCOMP_RET_ALLOW);
+            }
+            for (std::uint32_t locking : lock_commands())
+                CHECK(run_filter(prog, call(nr, kNativeArch, locking, 1)) == kDeny);
+            // The command is an unsigned int: only the low word counts, as for the kernel.
+            CHECK(run_filter(prog, call(nr, kNativeArch, (std::uint64_t{1} << 32) | F_SETLK, 1)) == kDeny);
+            continue;
+        }
         if (flags_at != 0) {
             CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(O_RDONLY | O_CLOEXEC | O_DIRECTORY),
                                         flags_at)) == SECCOMP_RET_ALLOW);
@@ -248,6 +259,41 @@ TEST_CASE("confine: files are not created, linked, renamed, removed or changed p
     CHECK(st.st_size == 1);               // not truncated
     CHECK((st.st_mode & 07777) == 0600);  // not changed
     CHECK(::access(o, F_OK) != 0);        // nothing made beside it
+    ::close(fd);
+}
+
+TEST_CASE("confine: no lock, lease, message queue or moving another process's pages") {
+    const Scratch scratch;
+    const std::string file = scratch.dir + "/file";
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    const auto set_lock = [fd](int command) {
+        return [fd, command] {
+            struct flock lock {};
+            lock.l_type = F_RDLCK;
+            lock.l_whence = SEEK_SET;
+            return refused(::fcntl(fd, command, &lock));
+        };
+    };
+    for (int command : {F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW}) {
+        CAPTURE(command);
+        CHECK(in_plain_child(set_lock(command)) == 1);  // the control: a lock is had
+        CHECK(in_confined_child(set_lock(command)) == 0);
+    }
+    CHECK(in_confined_child([fd] { return refused(::flock(fd, LOCK_SH)); }) == 0);
+    CHECK(in_confined_child([fd] { return refused(::fcntl(fd, F_SETLEASE, F_RDLCK)); }) == 0);
+    CHECK(in_confined_child([fd] { return ::fcntl(fd, F_GETFD) >= 0 ? 0 : 1; }) == 0);  // still there
+    const std::string queue = "/banger-confine-" + std::to_string(::getpid());
+    CHECK(in_confined_child([&] {
+              return refused(::syscall(SYS_mq_open, queue.c_str() + 1, O_RDWR | O_CREAT | O_EXCL, 0600, nullptr));
+          }) == 0);
+    CHECK(::access(("/dev/mqueue" + queue).c_str(), F_OK) != 0);  // nothing was made
+    CHECK(in_confined_child([&] { return refused(::syscall(SYS_mq_unlink, queue.c_str() + 1)); }) == 0);
+    const pid_t parent = ::getpid();
+    CHECK(in_confined_child(
+              [parent] { return refused(::syscall(SYS_move_pages, parent, 0, nullptr, nullptr, nullptr, 0)); }) == 0);
+    CHECK(in_confined_child([parent] { return refused(::syscall(SYS_migrate_pages, parent, 0, nullptr, nullptr)); }) ==
+          0);
     ::close(fd);
 }
 
