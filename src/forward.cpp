@@ -32,7 +32,7 @@ int forward_through_socket(Connection& conn, const CommandLine& cli, const CallR
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&interrupts, sig);
     (void)::sigprocmask(SIG_BLOCK, &interrupts, nullptr);
     const UniqueFd interrupt(open_interrupt_fd());
-    auto reply = conn.read_message(varlink::kMaxReply, std::nullopt, interrupt.get());
+    auto reply = conn.read_message(varlink::kMaxReply, Connection::Deadline{}, interrupt.get());
     if (!reply) {
         return refuse(
             Failure{Outcome::SystemError, "no answer from the socket door: " + std::move(reply).failure().reason});

@@ -32,9 +32,13 @@ namespace banger {
 
 namespace {
 
-// The peer has this long to send each whole message: an idle connection
+// The peer has this long for everything it sends, introspection and its
+// call, and as long again to take the answer: an idle or slow connection
 // holds an instance, and an instance is one of the socket's MaxConnections.
 constexpr std::chrono::seconds kCallTimeout{30};
+// Introspection calls before the real one (varlinkctl introspect makes a
+// handful): no more, so that none can keep an instance for itself.
+constexpr int kMaxIntrospection = 8;
 
 void audit_all(const CallReport& report) {
     for (const auto& line : audit_lines(report)) audit(line.outcome, line.text);
@@ -64,12 +68,16 @@ void refuse_message(Connection& conn, const PeerIds& peer, const varlink::CallEr
     report.call_failure = Failure{Outcome::UsageError, fmt::format("not a call the socket door takes: {} ({}: {})",
                                                                    error.name, error.key, error.value)};
     audit_all(report);
-    (void)conn.write_message(varlink::error_reply(error));
+    (void)conn.write_message(varlink::error_reply(error), std::chrono::steady_clock::now() + kCallTimeout);
 }
 
-// Everything the instance does before it reads a byte from its peer; the
-// first failure, if any (the call is then refused as a whole, with it).
+// Everything the instance does before it reads a byte from its peer. Two
+// kinds of failure: the instance is not what the unit should have made it
+// (`unsettled`: it reads nothing, and answers with that), or its peer could
+// not be pinned (`failure`: the call, read under the filter, is refused with
+// it).
 struct Ready {
+    std::optional<Failure> unsettled;
     std::optional<Failure> failure;
     std::optional<HelperUser> helper;
     UniqueFd proc;
@@ -79,7 +87,7 @@ struct Ready {
 Ready get_ready(const Connection& conn) {
     Ready ready;
     const auto note = [&ready](Status step) {
-        if (!step && !ready.failure) ready.failure = std::move(step).failure();
+        if (!step && !ready.unsettled) ready.unsettled = std::move(step).failure();
     };
     // As the pkexec door's helper: no signal ends the call between a signal
     // sent and its line, and the limits are ones a call can live with.
@@ -102,7 +110,7 @@ Ready get_ready(const Connection& conn) {
         if (peer) {
             ready.peer.emplace(std::move(peer).value());
         } else {
-            note(std::move(peer).failure());
+            ready.failure = std::move(peer).failure();
         }
     } else {
         note(std::move(proc).failure());
@@ -125,10 +133,29 @@ int serve_mode(bool with_connection) {
     const PeerIds ids = peer_ids(conn.fd());
     Ready ready = get_ready(conn);
     test_pause("serving");
+    if (ready.unsettled) {
+        // Not what banger-signal@.service makes: nothing of the peer's is read.
+        CallReport refused;
+        refused.door = Door::Socket;
+        refused.caller_uid = ids.uid;
+        refused.caller_pid = ids.pid;
+        refused.call_failure = std::move(ready.unsettled);
+        audit_all(refused);
+        (void)conn.write_message(varlink::call_reply(caller_view(refused)),
+                                 std::chrono::steady_clock::now() + kCallTimeout);
+        return exit_code(refused.call_failure->outcome);
+    }
 
+    const auto deadline = std::chrono::steady_clock::now() + kCallTimeout;
     std::optional<varlink::Asked> asked;
-    while (!asked) {
-        auto message = conn.read_message(varlink::kMaxCall, kCallTimeout);
+    for (int introspected = 0; !asked; ++introspected) {
+        if (introspected > kMaxIntrospection) {
+            refuse_message(conn, ids,
+                           varlink::CallError{"io.banger.Signal.MalformedRequest", "reason",
+                                              fmt::format("more than {} introspection calls", kMaxIntrospection)});
+            return 0;
+        }
+        auto message = conn.read_message(varlink::kMaxCall, deadline);
         if (!message) {
             refuse_message(
                 conn, ids,
@@ -145,18 +172,16 @@ int serve_mode(bool with_connection) {
         // Introspection is anyone's, as for every Varlink service: it tells
         // what the man page does.
         if (call.kind == varlink::Asked::Kind::GetInfo) {
-            if (!call.oneway && !conn.write_message(varlink::info_reply())) return exit_code(Outcome::SystemError);
+            if (!call.oneway && !conn.write_message(varlink::info_reply(), deadline)) return 0;
         } else if (call.kind == varlink::Asked::Kind::GetInterfaceDescription) {
-            if (!call.oneway && !conn.write_message(varlink::description_reply(call.interface))) {
-                return exit_code(Outcome::SystemError);
-            }
+            if (!call.oneway && !conn.write_message(varlink::description_reply(call.interface), deadline)) return 0;
         } else {
             asked = std::move(call);
         }
     }
 
     CallReport report;
-    if (ready.failure) {
+    if (ready.failure) {  // the peer could not be pinned
         report = check_arguments(asked->request);
         if (!report.call_failure) {
             report = refuse_call(std::move(report), asked->request, std::move(*ready.failure), ids.uid, ids.pid);
@@ -170,7 +195,7 @@ int serve_mode(bool with_connection) {
     audit_all(report);
     if (asked->oneway) return 0;
     // The caller may have gone meanwhile: the audit has it all, nobody to tell.
-    (void)conn.write_message(varlink::call_reply(caller_view(report)));
+    (void)conn.write_message(varlink::call_reply(caller_view(report)), std::chrono::steady_clock::now() + kCallTimeout);
     return 0;
 }
 

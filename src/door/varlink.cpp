@@ -29,8 +29,12 @@ constexpr JsonLimits kCallLimits{.max_depth = 4, .max_members = 16};
 constexpr JsonLimits kReplyLimits{.max_depth = 4, .max_members = 16};
 
 CallError malformed(std::string reason) { return CallError{std::string(kMalformed), "reason", std::move(reason)}; }
+// The peer's own words (a parameter, method or interface name) come back,
+// and go to the log, cut short and printable.
+std::string peer_words(std::string_view peer_text) { return excerpt(peer_text, 100); }
+
 CallError invalid(std::string_view parameter) {
-    return CallError{std::string(kInvalidParameter), "parameter", std::string(parameter)};
+    return CallError{std::string(kInvalidParameter), "parameter", peer_words(parameter)};
 }
 
 std::string with_nul_free(const Json& message) { return json_line(message); }
@@ -84,8 +88,9 @@ std::variant<Request, CallError> signal_request(const JsonValue& parameters) {
             }
         } else if (name == "wait" || name == "kill_after") {
             // A number of seconds, as written: parse_duration takes "5",
-            // "0.5", and refuses "-1", "1e3" and "0.0001" as the CLI does.
-            if (value.kind == Kind::Unsigned || value.kind == Kind::Float || value.kind == Kind::Negative) {
+            // "0.5", and refuses "-0.5", "1e3" and "0.0001" as the CLI does.
+            // A negative integer is no duration (and -0 reads as 0).
+            if (value.kind == Kind::Unsigned || value.kind == Kind::Float) {
                 (name == "wait" ? request.wait_arg : request.kill_after_arg) = value.text;
             } else if (value.kind != Kind::Null) {
                 return invalid(name);
@@ -117,7 +122,7 @@ std::variant<Asked, CallError> asked_of(std::string_view method, const JsonValue
                 }
             }
             if (name->text != kInterface && name->text != kServiceInterface) {
-                return CallError{std::string(kInterfaceNotFound), "interface", name->text};
+                return CallError{std::string(kInterfaceNotFound), "interface", peer_words(name->text)};
             }
             asked.kind = Asked::Kind::GetInterfaceDescription;
             asked.interface = name->text;
@@ -138,9 +143,9 @@ std::variant<Asked, CallError> asked_of(std::string_view method, const JsonValue
             return asked;
         }
     } else {
-        return CallError{std::string(kInterfaceNotFound), "interface", std::string(interface)};
+        return CallError{std::string(kInterfaceNotFound), "interface", peer_words(interface)};
     }
-    return CallError{std::string(kMethodNotFound), "method", std::string(method)};
+    return CallError{std::string(kMethodNotFound), "method", peer_words(method)};
 }
 
 // -- the reply (the client's side) --------------------------------------------------------------

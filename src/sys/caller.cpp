@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "policy/pid.hpp"
 #include "policy/proc_stat.hpp"
+#include "policy/proc_status.hpp"
 #include "sys/io.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/sock_diag.hpp"
@@ -36,6 +38,14 @@ bool exited(int pidfd) {
     // A pidfd turns readable when its process exits.
     pollfd fd{pidfd, POLLIN, 0};
     return ::poll(&fd, 1, 0) > 0 && (fd.revents & POLLIN) != 0;
+}
+
+// The real uid of `pid` now, from its status, or nullopt.
+std::optional<uid_t> real_uid_of(int proc_fd, int pid) {
+    auto status = read_small_file(proc_fd, (std::to_string(pid) + "/status").c_str(), 16384);
+    auto creds = status ? parse_status_credentials(*status) : std::nullopt;
+    if (!creds) return std::nullopt;
+    return creds->uids[0];
 }
 
 Result<std::uint64_t> start_time_of(int proc_fd, int pid) {
@@ -93,10 +103,21 @@ Result<PinnedCaller> PinnedCaller::peer(int proc_fd, int connection, bool kernel
     if (!by_kernel) peer_fd.reset(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0U)));
     if (!peer_fd.valid()) return gone(cred.pid);
     auto start = start_time_of(proc_fd, cred.pid);
+    const std::optional<uid_t> real_uid = real_uid_of(proc_fd, cred.pid);
     PinnedCaller caller(false, cred.pid, std::move(peer_fd), start ? start.value() : 0, cred.uid, by_kernel);
-    // Alive after the read: the stat was the pinned process's own.
+    // Alive after the reads: stat and status were the pinned process's own.
     if (auto alive = caller.still_there(); !alive) return std::move(alive).failure();
     if (!start) return std::move(start).failure();
+    // The uid the kernel names for the connection is the effective one at
+    // connect(). A process whose real uid is another (a setuid program) would
+    // be taken for its owner, by polkit too, which checks the real uid only
+    // for callers that do not own the action: such a caller is nobody's.
+    if (!real_uid || *real_uid != cred.uid) {
+        return Failure{Outcome::NotAuthorized,
+                       fmt::format("the caller (pid {}) connected as uid {} but its real uid is {}: polkit is asked "
+                                   "only about a caller whose ids agree",
+                                   cred.pid, cred.uid, real_uid ? std::to_string(*real_uid) : "unknown")};
+    }
     if (!by_kernel) {
         auto pinned = PinnedProcess::pin(proc_fd, *peer_pid);
         if (!pinned) return gone(cred.pid);

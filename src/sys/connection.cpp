@@ -7,9 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,8 +22,6 @@
 namespace banger {
 
 namespace {
-
-constexpr std::chrono::seconds kSendTimeout{30};
 
 bool env_number_is(const char* name, long wanted) noexcept {
     const char* text = std::getenv(name);
@@ -66,29 +66,34 @@ Result<Connection> Connection::connect_to(const char* path, int& error) {
     return Connection(std::move(made));
 }
 
-Result<std::optional<std::string>> Connection::read_message(std::size_t cap,
-                                                            std::optional<std::chrono::milliseconds> timeout,
-                                                            int interrupt_fd) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::milliseconds{0});
+namespace {
+
+// Milliseconds left until `deadline` for poll(): -1 without one, 0 once past.
+int poll_timeout(const Connection::Deadline& deadline) {
+    if (!deadline) return -1;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now()).count();
+    return static_cast<int>(std::clamp<decltype(left)>(left, 0, INT32_MAX));
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> Connection::read_message(std::size_t cap, Deadline deadline, int interrupt_fd) {
     std::array<char, 65536> chunk{};
     while (true) {
-        if (const std::size_t nul = pending_.find('\0'); nul != std::string::npos) {
+        // Only the new bytes are searched: a peer sending one byte at a time
+        // costs what its bytes cost, not their square.
+        if (const std::size_t nul = pending_.find('\0', scanned_); nul != std::string::npos) {
             if (nul > cap) break;
             std::string message = pending_.substr(0, nul);
             pending_.erase(0, nul + 1);
+            scanned_ = 0;
             return std::optional<std::string>(std::move(message));
         }
+        scanned_ = pending_.size();
         if (pending_.size() > cap) break;
-        int wait_ms = -1;
-        if (timeout) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                return Failure{Outcome::UsageError,
-                               fmt::format("no whole message within {} s", timeout->count() / 1000)};
-            }
-            wait_ms = static_cast<int>(left.count());
-        }
+        const int wait_ms = poll_timeout(deadline);
+        if (wait_ms == 0) return Failure{Outcome::UsageError, "no whole message in the time allowed"};
         std::array<pollfd, 2> fds{pollfd{fd_.get(), POLLIN, 0}, pollfd{interrupt_fd, POLLIN, 0}};
         const int n = ::poll(fds.data(), fds.size(), wait_ms);
         if (n < 0 && errno == EINTR) continue;
@@ -102,7 +107,7 @@ Result<std::optional<std::string>> Connection::read_message(std::size_t cap,
             shut_ = true;
         }
         if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        const ssize_t got = ::recv(fd_.get(), chunk.data(), chunk.size(), 0);
+        const ssize_t got = ::recv(fd_.get(), chunk.data(), chunk.size(), MSG_DONTWAIT);
         if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (got < 0) return system_error("cannot read from the connection", errno);
         if (got == 0) {
@@ -114,16 +119,21 @@ Result<std::optional<std::string>> Connection::read_message(std::size_t cap,
     return Failure{Outcome::UsageError, fmt::format("a message longer than {} bytes", cap)};
 }
 
-Status Connection::write_message(std::string_view message) {
-    const timeval limit{kSendTimeout.count(), 0};
-    (void)::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+Status Connection::write_message(std::string_view message, Deadline deadline) {
     std::string framed(message);
     framed.push_back('\0');
     for (std::size_t done = 0; done < framed.size();) {
-        const ssize_t n = ::send(fd_.get(), framed.data() + done, framed.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return system_error("cannot write to the connection", errno);
-        done += static_cast<std::size_t>(n);
+        const ssize_t n = ::send(fd_.get(), framed.data() + done, framed.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return system_error("cannot write to the connection", errno);
+        const int wait_ms = poll_timeout(deadline);
+        if (wait_ms == 0) return Failure{Outcome::SystemError, "the other end did not take the answer in time"};
+        pollfd out{fd_.get(), POLLOUT, 0};
+        if (::poll(&out, 1, wait_ms) < 0 && errno != EINTR) return system_error("poll", errno);
     }
     return Done{};
 }

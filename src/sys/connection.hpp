@@ -30,25 +30,27 @@ public:
     // no door to use here.
     [[nodiscard]] static Result<Connection> connect_to(const char* path, int& error);
 
+    using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
     // The next message, its NUL taken off; nullopt when the other end
     // closed the connection before a byte of it. At most `cap` bytes
-    // (UsageError beyond: the rest is never read). `timeout`: how long the
-    // whole message may take (none: as long as it takes). `interrupt_fd`,
-    // a signalfd or -1: the first time it turns readable this end stops
-    // sending (the other end reads the end of the stream) and goes on
-    // reading; the second time the read gives up (SystemError).
-    [[nodiscard]] Result<std::optional<std::string>> read_message(std::size_t cap,
-                                                                  std::optional<std::chrono::milliseconds> timeout,
+    // (UsageError beyond: the rest is never read). By `deadline` (UsageError
+    // after; none: as long as it takes). `interrupt_fd`, a signalfd or -1:
+    // the first time it turns readable this end stops sending (the other end
+    // reads the end of the stream) and goes on reading; the second time the
+    // read gives up (SystemError).
+    [[nodiscard]] Result<std::optional<std::string>> read_message(std::size_t cap, Deadline deadline,
                                                                   int interrupt_fd = -1);
-    // The message and its NUL, whole (a peer that stops reading blocks it
-    // only so long: SO_SNDTIMEO). Never SIGPIPE.
-    [[nodiscard]] Status write_message(std::string_view message);
+    // The message and its NUL, whole, by `deadline` (a peer that reads a
+    // byte at a time cannot hold the writer longer). Never SIGPIPE.
+    [[nodiscard]] Status write_message(std::string_view message, Deadline deadline = std::nullopt);
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
 
 private:
     UniqueFd fd_;
-    std::string pending_;  // bytes read past the last message
+    std::string pending_;      // bytes read past the last message
+    std::size_t scanned_ = 0;  // of them, known to hold no NUL
     bool shut_ = false;
 };
 

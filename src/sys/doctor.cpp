@@ -98,9 +98,10 @@ DoctorLine check_socket(std::string& problem_out) {
     auto conn = Connection::connect_to(path.c_str(), error);
     if (!conn) return broken(conn.failure().reason, enable, error != ECONNREFUSED && error != ENOENT);
     Connection connected = std::move(conn).value();
-    auto reply = connected.write_message(varlink::info_call())
-                     ? connected.read_message(varlink::kMaxCall, std::chrono::seconds{30})
-                     : Result<std::optional<std::string>>(Failure{Outcome::SystemError, "cannot send"});
+    auto reply =
+        connected.write_message(varlink::info_call())
+            ? connected.read_message(varlink::kMaxCall, std::chrono::steady_clock::now() + std::chrono::seconds{30})
+            : Result<std::optional<std::string>>(Failure{Outcome::SystemError, "cannot send"});
     if (!reply || !reply.value()) {
         return broken(fmt::format("{} accepts, but no instance answers ({})", path,
                                   reply ? "it closed the connection" : reply.failure().reason),

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
@@ -168,10 +169,12 @@ Status settle_instance(const HelperUser& user) {
     capng_get_caps_process();
     for (int cap : kWorkingCaps) {
         if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned int>(cap)) == 0) {
+            std::string name = capng_capability_to_name(static_cast<unsigned int>(cap));
+            for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             return Failure{Outcome::ConfigError,
-                           fmt::format("the socket door lacks {}: banger-signal@.service must say "
+                           fmt::format("the socket door lacks CAP_{}: banger-signal@.service must say "
                                        "AmbientCapabilities=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
-                                       capng_capability_to_name(static_cast<unsigned int>(cap)))};
+                                       name)};
         }
     }
     // The ambient set goes (nothing here execs, and nothing may inherit it),

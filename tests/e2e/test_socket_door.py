@@ -212,6 +212,46 @@ class Calls(DoorTestCase):
         self.assertEqual(replies[0]['parameters'], {'parameter': 'config'})
 
 
+class Peers(DoorTestCase):
+    """Who the peer is, as the kernel says, and what it may hold the instance for."""
+
+    def test_a_setuid_peer_is_nobodys(self):
+        # Real uid bsmember, effective uid bsother (as a setuid program of bsother's run by
+        # bsmember would be): the connection's uid is bsother's. polkit would take the
+        # process for bsother's; the instance refuses to ask about it at all.
+        vm = SB.spawn_vm()
+        m, o = SB.member, SB.other
+        message = json.dumps({'method': 'io.banger.Signal.Signal', 'parameters': {'pids': [vm.pid]}})
+        argv = ['setpriv', f'--ruid={m.uid}', f'--euid={o.uid}', f'--rgid={m.gid}', f'--egid={o.gid}',
+                '--clear-groups', '--', 'python3', CLIENT, SB.door.path, '--send', message]
+        r = subprocess.run(argv, env=SB.user_env(m), cwd='/', capture_output=True, text=True, timeout=60)
+        reply = json.loads(r.stdout.splitlines()[0])
+        self.assertEqual(reply['error'], 'io.banger.Signal.NotAuthorized', r.stdout + r.stderr)
+        self.assertIn(f'connected as uid {o.uid} but its real uid is {m.uid}', reply['parameters']['reason'])
+        self.assertTrue(vm.still_alive_after())
+
+    def test_introspection_is_bounded(self):
+        # varlinkctl asks a handful; a peer asking on and on keeps no instance for itself.
+        info = json.dumps({'method': 'org.varlink.service.GetInfo'})
+        r, replies = self.varlink(SB.other, *[info] * 10)
+        self.assertEqual([x.get('parameters', {}).get('product') for x in replies[:9]], ['banger-signal'] * 9,
+                         r.describe())
+        self.assertEqual(replies[9]['error'], 'io.banger.Signal.MalformedRequest', r.describe())
+        self.assertIn('introspection calls', replies[9]['parameters']['reason'])
+        self.assertNoInstanceLeft()
+
+    def test_a_broken_unit_reads_nothing(self):
+        # Started without its capabilities (a unit that lost AmbientCapabilities=): the
+        # instance says so and reads nothing of its peer's, not even to tell it is no call.
+        SB.stop_door()
+        self.addCleanup(lambda: (SB.stop_door(), SB.start_door()))
+        SB.start_door(caps='')
+        r, replies = self.varlink(SB.member, 'not even json')
+        self.assertEqual(replies[0]['error'], 'io.banger.Signal.ConfigError', r.describe())
+        self.assertIn('lacks CAP_KILL', replies[0]['parameters']['reason'])
+        self.assertTrue(any('outcome=config-error' in rec.message for rec in r.audit()), r.describe())
+
+
 class AdminRule(DoorTestCase):
     """Twin of test_polkit.py's AdminRule: an admin's rule narrows both doors alike."""
 

@@ -107,6 +107,8 @@ TEST_CASE("varlink: wrong parameters get InvalidParameter, naming the first") {
         {R"({"pids":[5],"dry_run":"yes"})", "dry_run"},
         {R"({"pids":[5],"dry_run":1})", "dry_run"},
         {R"({"pids":[5],"wait":"5"})", "wait"},
+        {R"({"pids":[5],"wait":-1})", "wait"},  // a negative integer is no duration
+        {R"({"pids":[5],"wait":-0})", "wait"},  // nor -0 (which would read as 0)
         {R"({"pids":[5],"kill_after":true})", "kill_after"},
         {R"({"pids":[5],"force":true})", "force"},
         {R"({"pids":[5],"list":true})", "list"},
@@ -126,6 +128,17 @@ TEST_CASE("varlink: wrong parameters get InvalidParameter, naming the first") {
         refused(
             R"({"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.banger.Signal","x":1}})")
             .value == "x");
+}
+
+TEST_CASE("varlink: the peer's own words come back short and printable") {
+    const std::string name(5000, 'x');
+    CallError e = refused(R"({"method":"io.banger.Signal.)" + name + R"(","parameters":{}})");
+    CHECK(e.name == "org.varlink.service.MethodNotFound");
+    CHECK(e.value.size() <= 103);
+    e = refused(signal_call(R"({"pids":[5],")" + name + R"(\u001b[31m":1})"));
+    CHECK(e.value.size() <= 103);
+    e = refused(signal_call(R"({"pids":[5],"a\u001b[31mb":1})"));
+    CHECK(e.value == "a?[31mb");
 }
 
 TEST_CASE("varlink: unknown methods and interfaces") {
@@ -175,7 +188,7 @@ TEST_CASE("varlink: a Signal call is the command line's request") {
         {R"({"pids":[5],"signal":"STOP"})", Outcome::SignalRefused},
         {R"({"pids":[5],"signal":"TERM\u0000"})", Outcome::SignalRefused},
         {R"({"pids":[5],"wait":1e3})", Outcome::UsageError},
-        {R"({"pids":[5],"wait":-1})", Outcome::UsageError},
+        {R"({"pids":[5],"wait":-0.5})", Outcome::UsageError},
         {R"({"pids":[5],"wait":0.0001})", Outcome::UsageError},
         {R"({"pids":[5],"wait":3601})", Outcome::UsageError},
         {R"({"pids":[5],"wait":1,"kill_after":1})", Outcome::UsageError},

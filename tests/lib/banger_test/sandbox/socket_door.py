@@ -43,10 +43,12 @@ class SocketDoor:
     def running(self) -> bool:
         return self.activator is not None and self.activator.poll() is None
 
-    def start(self, binary: str, helper_user: str, env: dict[str, str] | None = None) -> None:
+    def start(self, binary: str, helper_user: str, env: dict[str, str] | None = None,
+              caps: str = WORKING_CAPS) -> None:
         """Listen; every connection starts `binary --serve` as banger-signal@.service would.
 
-        `env` reaches every instance (test hooks of a -Dtest_hooks binary).
+        `env` reaches every instance (test hooks of a -Dtest_hooks binary); `caps` are the
+        capabilities it is handed (a test may hand it fewer, as a broken unit would).
         """
         if self.running:
             raise SandboxError('the socket door is already running')
@@ -57,9 +59,10 @@ class SocketDoor:
         argv = [ACTIVATOR, '-l', self.path, '--accept', '--fdname=varlink']
         for key, value in (env or {}).items():
             argv += ['-E', f'{key}={value}']
+        given = f'-all,{caps}' if caps else '-all'
         argv += ['--', 'setpriv', f'--reuid={helper_user}', f'--regid={helper_user}', '--clear-groups',
-                 f'--inh-caps=-all,{WORKING_CAPS}', f'--ambient-caps=-all,{WORKING_CAPS}',
-                 f'--bounding-set=-all,{WORKING_CAPS}', '--no-new-privs', '--', binary, '--serve']
+                 f'--inh-caps={given}', f'--ambient-caps={given}', f'--bounding-set={given}',
+                 '--no-new-privs', '--', binary, '--serve']
         log = open(self.log_path, 'ab')  # noqa: SIM115: the activator keeps it
         try:
             self.activator = spawn(argv, join=[os.path.join(self._cgroup_dir, 'cgroup.procs')],

@@ -207,11 +207,16 @@ class Sandbox:
 
     # -- the socket door -------------------------------------------------------------------
 
-    def start_door(self, binary: str | None = None, env: dict[str, str] | None = None) -> SocketDoor:
+    def start_door(self, binary: str | None = None, env: dict[str, str] | None = None,
+                   caps: str | None = None) -> SocketDoor:
         """The socket door, listening until stop_door() or the sandbox's end; every instance
-        runs `binary` (default: the installed one) with `env` added."""
+        runs `binary` (default: the installed one) with `env` added (and only `caps`, when
+        given: '' for none)."""
         assert self.door is not None
-        self.door.start(binary or self.installed_binary, self.helper_user, env)
+        if caps is None:
+            self.door.start(binary or self.installed_binary, self.helper_user, env)
+        else:
+            self.door.start(binary or self.installed_binary, self.helper_user, env, caps)
         return self.door
 
     def stop_door(self) -> None:
