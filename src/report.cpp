@@ -274,10 +274,10 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = audit_caller(report.caller_uid, report.caller_pid, report.door);
     if (report.targets.empty() && report.call_failure) {
-        lines.push_back(
-            {report.call_failure->outcome,
-             fmt::format("{} outcome={} code={} reason={}", who, info(report.call_failure->outcome).name,
-                         exit_code(report.call_failure->outcome), audit_quote(report.call_failure->reason))});
+        lines.push_back({report.call_failure->outcome,
+                         fmt::format("{}{} outcome={} code={} reason={}", who, report.list ? " list=1" : "",
+                                     info(report.call_failure->outcome).name, exit_code(report.call_failure->outcome),
+                                     audit_quote(report.call_failure->reason))});
         return lines;
     }
     if (report.list) {

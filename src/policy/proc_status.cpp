@@ -83,14 +83,15 @@ std::optional<Credentials> parse_status_credentials(std::string_view status) {
 }
 
 std::optional<std::string> excess_privilege(const Credentials& c, uid_t uid, gid_t gid, std::uint64_t allowed,
-                                            std::uint64_t bounding) {
+                                            std::uint64_t bounding, bool own_group) {
     for (uid_t u : c.uids) {
         if (u != uid) return fmt::format("uids {} {} {} {}, not {}", c.uids[0], c.uids[1], c.uids[2], c.uids[3], uid);
     }
     for (gid_t g : c.gids) {
         if (g != gid) return fmt::format("gids {} {} {} {}, not {}", c.gids[0], c.gids[1], c.gids[2], c.gids[3], gid);
     }
-    if (!c.groups.empty()) return fmt::format("{} supplementary groups", c.groups.size());
+    const bool only_own = own_group && c.groups.size() == 1 && c.groups[0] == gid;
+    if (!c.groups.empty() && !only_own) return fmt::format("{} supplementary groups", c.groups.size());
     if ((c.cap_permitted & ~allowed) != 0 || (c.cap_effective & ~allowed) != 0) {
         return fmt::format("capabilities {:016x} (permitted) {:016x} (effective)", c.cap_permitted, c.cap_effective);
     }

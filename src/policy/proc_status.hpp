@@ -30,14 +30,17 @@ struct Credentials {
 [[nodiscard]] std::optional<Credentials> parse_status_credentials(std::string_view status);
 
 // Why a thread with these credentials is more privileged than the helper may
-// be while it works (ids all `uid`/`gid`, no supplementary group, no
+// be while it works (ids all `uid`/`gid`, no supplementary group but, with
+// `own_group`, `gid` itself (systemd's User= gives a service its user's
+// groups, the primary one among them), no
 // capability outside `allowed`, empty inheritable and ambient sets, nothing
 // in the bounding set outside `bounding` (empty for the pkexec door, which
 // empties it as root; the socket door's instance cannot, and with
 // no_new_privs it only bounds what an exec could gain, which none can),
 // no_new_privs), or nullopt if it is not.
 [[nodiscard]] std::optional<std::string> excess_privilege(const Credentials& creds, uid_t uid, gid_t gid,
-                                                          std::uint64_t allowed, std::uint64_t bounding = 0);
+                                                          std::uint64_t allowed, std::uint64_t bounding = 0,
+                                                          bool own_group = false);
 
 // Why a thread with these credentials is not under a seccomp filter, or
 // nullopt if it is.

@@ -79,8 +79,8 @@ Status verify_working_threads(const HelperUser& user, bool confined, bool instan
             return Failure{Outcome::SystemError,
                            fmt::format("cannot read the credentials of thread {}", entry->d_name)};
         }
-        auto excess =
-            excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities, instance ? kWorkingCapabilities : 0);
+        auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities,
+                                       instance ? kWorkingCapabilities : 0, instance);
         if (!excess && confined) excess = unconfined(*creds);
         if (excess) {
             return Failure{Outcome::SystemError,

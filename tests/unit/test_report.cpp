@@ -172,6 +172,11 @@ TEST_CASE("report: --list is what it lists") {
     CHECK(json["api_sock"].is_null());
     CHECK(list_table(caller_view(r)).size() == 2);
     CHECK(audit_lines(r)[0].text.find("list=1 accepted=1") != std::string::npos);
+    // A --list refused as a whole says it was one.
+    r.listed.clear();
+    r.call_failure = Failure{Outcome::NotAuthorized, "no"};
+    CHECK(audit_lines(r)[0].text.find(" list=1 outcome=not-authorized code=7 ") != std::string::npos);
+    r.call_failure.reset();
     CHECK(exit_code_of(caller_view(r)) == 0);
     CHECK(human_lines(caller_view(r), true).empty());
 }

@@ -22,10 +22,15 @@ import sys
 import time
 import traceback
 
-from world import (BINARY, DAEMON, Failure, GROUP, HELPER_USERS, Host, LEGACY_SOCK, OUTSIDER,
-                   PKEXEC, POLICY_ACTION, SERVICE_CGROUP, say, alive, call_summary,
-                   cgroup_of, exe_of, expect, expect_exit, expect_gone, json_lines, report,
-                   run, run_as, uid, wait_until)
+import json
+import shutil
+import stat
+import subprocess
+
+from world import (BINARY, DAEMON, DOOR_SLICE, Failure, GROUP, HARDENED, HELPER, HELPER_USERS, Host,
+                   LEGACY_SOCK, LIB, OUTSIDER, PKEXEC, POLICY_ACTION, SERVICE_CGROUP, SOCKET,
+                   SOCKET_UNIT, say, alive, call_summary, cgroup_of, exe_of, expect, expect_exit,
+                   expect_gone, json_lines, report, run, run_as, service_argv, uid, wait_until)
 
 
 # ------------------------------------------------------------------------------ scenarios
@@ -68,10 +73,11 @@ def list_vms(host: Host) -> str:
     return f'{len(wanted)} VMs, legacy by api-sock'
 
 
-@scenario('self-elevation', 'bangerd: banger-signal --pid A (self-elevation) delivers TERM')
+@scenario('self-elevation', 'bangerd: banger-signal --door pkexec --pid A (self-elevation) '
+                            'delivers TERM')
 def self_elevation(host: Host) -> str:
     pid = host.vms['vm-a']
-    proc = host.call(DAEMON, [BINARY, '--pid', str(pid)], pid)
+    proc = host.call(DAEMON, [BINARY, '--door', 'pkexec', '--pid', str(pid)], pid)
     expect_exit(proc, 0)
     expect_gone(pid, 'vm-a')
     return f'vm-a ({pid}) stopped'
@@ -154,11 +160,244 @@ def outsider_pkexec(host: Host) -> str:
 @scenario('outsider-self', 'refused (7): self-elevation by a user outside the group')
 def outsider_self(host: Host) -> str:
     pid = host.vms['vm-e']
-    proc = run_as(OUTSIDER, [BINARY, '--pid', str(pid)])
+    proc = run_as(OUTSIDER, [BINARY, '--door', 'pkexec', '--pid', str(pid)])
     expect_exit(proc, 7)
     expect(alive(pid), 'the VM was signalled')
     return 'VM still alive'
 
+
+
+# ------------------------------------------------------------------------------ the socket door
+
+
+def door_units() -> list[str]:
+    """banger-signal@.service instances systemd knows of, whatever their state."""
+    out = run(['systemctl', 'list-units', '--all', '--plain', '--no-legend', 'banger-signal@*']).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def helper_processes() -> list[int]:
+    """Processes running as the helper user: the socket door's instances (a minbase image
+    has no pgrep)."""
+    helper = uid(HELPER)
+    found = []
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                if os.stat(f'/proc/{name}').st_uid == helper:
+                    found.append(int(name))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+@scenario('socket-enabled', 'the package enables banger-signal.socket (0666, root\'s); nothing runs '
+                            'between calls')
+def socket_enabled(host: Host) -> str:
+    enabled = run(['systemctl', 'is-enabled', SOCKET_UNIT], check=False).stdout.strip()
+    active = run(['systemctl', 'is-active', SOCKET_UNIT], check=False).stdout.strip()
+    expect((enabled, active) == ('enabled', 'active'), f'{SOCKET_UNIT} is {enabled}, {active}')
+    st = os.lstat(SOCKET)
+    expect(stat.S_ISSOCK(st.st_mode) and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o666,
+           f'{SOCKET}: mode {oct(st.st_mode)}, uid {st.st_uid}')
+    expect(not door_units() and not helper_processes(),
+           f'running between calls: units {door_units()}, processes {helper_processes()}')
+    return f'{SOCKET} listening, no instance'
+
+
+@scenario('socket-hardened', 'a hardened bangerd unit (NoNewPrivileges=, SystemCallFilter=, '
+                             'Delegate=): pkexec cannot elevate (7), the socket stops the VM (0)')
+def socket_hardened(host: Host) -> str:
+    pid = host.vms['vm-f']
+    # pkexec never runs the helper here (its setuid bit does nothing): nothing to audit.
+    proc = run_as(DAEMON, [BINARY, '--door', 'pkexec', '--pid', str(pid), '--json'], HARDENED)
+    expect_exit(proc, 7)
+    [refused] = json_lines(proc.stdout)
+    expect(refused['elevation'] == 'pkexec-failed' and 'setuid' in refused['reason'],
+           f'answer {refused}')
+    expect(alive(pid), 'the VM was signalled')
+    proc = host.call(DAEMON, [BINARY, '--pid', str(pid), '--json'], pid, HARDENED)
+    expect_exit(proc, 0)
+    [answer] = json_lines(proc.stdout)
+    expect(answer['door'] == 'socket' and answer['outcome'] == 'delivered', f'answer {answer}')
+    expect_gone(pid, 'vm-f')
+    return f'pkexec: {refused["reason"][:60]}...; socket: vm-f ({pid}) stopped'
+
+
+@scenario('socket-outsider', 'refused (7): a user outside the group, through the socket')
+def socket_outsider(host: Host) -> str:
+    pid = host.vms['vm-e']
+    proc = host.call(OUTSIDER, [BINARY, '--door', 'socket', '--pid', str(pid), '--json'], pid)
+    expect_exit(proc, 7)
+    [answer] = json_lines(proc.stdout)
+    expect(answer['door'] == 'socket' and 'polkit refused' in answer['reason'], f'answer {answer}')
+    expect(alive(pid), 'the VM was signalled')
+    return answer['reason']
+
+
+@scenario('socket-frozen-caller', 'the instance runs as the helper user in a cgroup of its own: '
+                                  'the caller freezing, then killing, its own cgroup during '
+                                  '--wait stops neither it nor its outcome line')
+def socket_frozen_caller(host: Host) -> str:
+    pid = host.vms['vm-g']   # ignores TERM: the wait lasts
+    unit = 'bangerd-waits.service'
+    caller = subprocess.Popen(service_argv(DAEMON, [BINARY, '--pid', str(pid), '--wait', '60'],
+                                           HARDENED, unit=unit),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: helper_processes(), 30, 'the instance to start')
+        [instance] = helper_processes()
+        with open(f'/proc/{instance}/status', encoding='ascii') as f:
+            ids = [line.split()[1:] for line in f if line.startswith(('Uid:', 'Gid:'))]
+        helper_uid = str(uid(HELPER))
+        expect(set(ids[0]) == {helper_uid}, f'instance uids {ids[0]}, helper {helper_uid}')
+        instance_cgroup = cgroup_of(instance)
+        expect(instance_cgroup.startswith(f'{DOOR_SLICE}/banger-signal@'),
+               f'instance in {instance_cgroup}')
+        caller_cgroup = f'/sys/fs/cgroup/system.slice/{unit}'
+        # Delegate=yes: the caller owns its cgroup (it could freeze and kill a sub-cgroup of
+        # its own with itself and its banger-signal in it; root does it here, to the whole).
+        expect(os.stat(caller_cgroup).st_uid == uid(DAEMON), 'the caller\'s cgroup is not its own')
+        wait_until(lambda: _journal_has(pid, ' event=sent '), 30, 'the signal to be sent')
+        with open(f'{caller_cgroup}/cgroup.freeze', 'w', encoding='ascii') as f:
+            f.write('1')
+        wait_until(lambda: _events(caller_cgroup).get('frozen') == '1', 10, 'the caller to freeze')
+        time.sleep(1)
+        expect(_events(f'/sys/fs/cgroup{instance_cgroup}').get('frozen') == '0'
+               and alive(instance), 'the instance froze with its caller')
+        with open(f'{caller_cgroup}/cgroup.kill', 'w', encoding='ascii') as f:
+            f.write('1')
+        caller.wait(30)
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+    wait_until(lambda: _journal_has(pid, ' outcome=still-running '), 30, 'the outcome line')
+    wait_until(lambda: not helper_processes(), 30, 'the instance to end')
+    host.decisions.append((uid(DAEMON), str(pid), 10))
+    expect(alive(pid), 'a --wait escalated')
+    return (f'instance in {instance_cgroup}; caller killed; the outcome line logged '
+            '("the caller stopped waiting")')
+
+
+def _events(cgroup_dir: str) -> dict[str, str]:
+    try:
+        with open(f'{cgroup_dir}/cgroup.events', encoding='ascii') as f:
+            return dict(line.split() for line in f if line.strip())
+    except OSError:
+        return {}
+
+
+def _journal_has(pid: int, words: str) -> bool:
+    return any(d.get('pid') == str(pid) and words in e.get('MESSAGE', '') and ' door=socket ' in
+               e.get('MESSAGE', '') for e, d in helper_journal())
+
+
+@scenario('socket-varlinkctl', 'varlinkctl introspect and call (Debian 13; systemd 252 has no '
+                               'varlinkctl)')
+def socket_varlinkctl(host: Host) -> str:
+    if shutil.which('varlinkctl') is None:
+        return 'no varlinkctl here: not run'
+    proc = run_as(OUTSIDER, ['varlinkctl', 'introspect', SOCKET])
+    expect_exit(proc, 0)
+    expect('interface io.banger.Signal' in proc.stdout and 'method Signal(' in proc.stdout,
+           f'introspect said {proc.stdout[:300]!r}')
+    pid = host.vms['vm-h']
+    proc = host.call(DAEMON, ['varlinkctl', 'call', SOCKET, 'io.banger.Signal.Signal',
+                              json.dumps({'pids': [pid], 'dry_run': True})], pid)
+    expect_exit(proc, 0)
+    reply = json.loads(proc.stdout)
+    [target] = reply['targets']
+    expect(reply['code'] == 0 and target['outcome'] == 'would-deliver' and target['door'] == 'socket',
+           f'reply {reply}')
+    proc = host.call(DAEMON, ['varlinkctl', 'call', SOCKET, 'io.banger.Signal.Signal',
+                              json.dumps({'pids': [pid], 'signal': 'KILL'})], pid)
+    expect_exit(proc, 0)
+    expect_gone(pid, 'vm-h')
+    return 'introspected; Signal answered and delivered KILL'
+
+
+@scenario('socket-polkit-subject', 'polkit is asked about the peer: by pidfd where polkit takes '
+                                   'it (124+: subject.system_unit is the caller\'s unit), else by '
+                                   'pid and start time')
+def socket_polkit_subject(host: Host) -> str:
+    run(['journalctl', '--sync'])
+    lines = [json.loads(line).get('MESSAGE', '') for line in run(
+        ['journalctl', '-b', '_COMM=polkitd', '-o', 'json', '--no-pager']).stdout.splitlines()]
+    asked = [line for line in lines if 'banger-hosts: action=org.banger.signal.run' in line
+             and 'door=socket' in line]
+    expect(asked, 'polkitd never logged a socket door gate question')
+    version = run(['dpkg-query', '-W', '-f', '${Version}', 'polkitd']).stdout
+    by_pidfd = int(re.match(r'\d+', version).group()) >= 124
+    units = sorted({m.group(1) for line in asked if (m := re.search(r'system_unit=(\S+)', line))})
+    if by_pidfd:
+        expect(units and 'undefined' not in units, f'polkit {version}: subjects {units}')
+    else:
+        expect(units == ['undefined'], f'polkit {version}: subjects {units}')
+    return f'polkit {version}: {len(asked)} gate questions, subject units {units[:4]}'
+
+
+@scenario('socket-bench', 'one stop and 25 through the socket, through pkexec, and by systemctl '
+                          'kill; the socket door is faster than pkexec')
+def socket_bench(host: Host) -> str:
+    argv = ['python3', f'{LIB}/bench.py']
+    proc = run(service_argv(DAEMON, argv), check=False, timeout=600)
+    expect_exit(proc, 0)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # What systemd's sandboxing costs each instance, option set by option set (drop-ins).
+    variants = {}
+    for name, dropin in SANDBOX_VARIANTS.items():
+        conf = '/run/systemd/system/banger-signal@.service.d/bench.conf'
+        os.makedirs(os.path.dirname(conf), exist_ok=True)
+        with open(conf, 'w', encoding='ascii') as f:
+            f.write('[Service]\n' + dropin)
+        run(['systemctl', 'daemon-reload'])
+        try:
+            proc = run(service_argv(DAEMON, [*argv, '--doors', 'socket', '--rounds-many', '0']),
+                       check=False, timeout=300)
+            expect_exit(proc, 0)
+            variants[name] = json.loads(proc.stdout.strip().splitlines()[-1])['one']['socket']
+        finally:
+            os.unlink(conf)
+            run(['systemctl', 'daemon-reload'])
+    result['socket_sandboxing'] = variants
+    say(f'bench: {json.dumps(result)}')
+    one = result['one']
+    expect(one['socket'] < one['pkexec'], f'the socket door is not faster than pkexec: {result}')
+    return json.dumps(result)
+
+
+# Drop-ins over the shipped unit, for the bench: the shipped set less what needs a mount
+# namespace, and nothing but the user and the capabilities.
+_MOUNT_OPTIONS = ('ProtectSystem=no\nProtectHome=no\nPrivateTmp=no\nPrivateDevices=no\n'
+                  'ProtectKernelTunables=no\nProtectKernelModules=no\nProtectKernelLogs=no\n'
+                  'ProtectControlGroups=no\n')
+SANDBOX_VARIANTS = {
+    'without mount namespace': _MOUNT_OPTIONS,
+    'bare': _MOUNT_OPTIONS + ('RestrictAddressFamilies=\nIPAddressDeny=\nRestrictNamespaces=no\n'
+                              'LockPersonality=no\nMemoryDenyWriteExecute=no\nRestrictRealtime=no\n'
+                              'RestrictSUIDSGID=no\nProtectClock=no\nProtectHostname=no\n'
+                              'SystemCallArchitectures=\nSystemCallFilter=\n'),
+}
+
+
+@scenario('socket-analyze-security', 'systemd-analyze security of an instance of '
+                                     'banger-signal@.service (its exposure, reported)')
+def socket_analyze_security(host: Host) -> str:
+    proc = run(['systemd-analyze', 'security', '--no-pager', 'banger-signal@bench.service'],
+               check=False)
+    overall = [line for line in proc.stdout.splitlines() if 'Overall exposure level' in line]
+    expect(overall, f'no overall exposure: exit {proc.returncode}: {proc.stderr.strip()[:200]}')
+    say('systemd-analyze security banger-signal@bench.service:\n' + proc.stdout)
+    level = re.sub(r'\s+', ' ', re.sub(r'\x1b\[[0-9;]*m', '', overall[0])).strip()
+    return level
+
+
+@scenario('socket-no-leftover', 'no instance, unit or helper process is left after the calls')
+def socket_no_leftover(host: Host) -> str:
+    wait_until(lambda: not helper_processes() and not door_units(), 30,
+               f'the instances to go (units {door_units()}, processes {helper_processes()})')
+    return 'none'
 
 @scenario('mainpid', "refused (6): the service's own MainPID, and absent from --list")
 def mainpid(host: Host) -> str:
@@ -253,7 +492,11 @@ def purge(host: Host) -> str:
 
 
 def _shared_dir(path: str) -> bool:
-    """A directory that other packages (or other files) still use may stay."""
+    """A directory that other packages (or other files) still use may stay: /lib, a link to
+    usr/lib on a merged-/usr system, among them (dpkg lists the units' /lib/systemd/system
+    on Debian 12)."""
+    if os.path.islink(path) and os.path.isdir(path):
+        return run(['dpkg-query', '-S', path], check=False).returncode == 0 or path in ('/lib', '/lib64')
     if not os.path.isdir(path) or os.path.islink(path):
         return False
     return bool(os.listdir(path)) or run(['dpkg-query', '-S', path], check=False).returncode == 0

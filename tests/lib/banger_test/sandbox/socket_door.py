@@ -3,8 +3,8 @@
 `systemd-socket-activate --accept` listens on the door's socket (the path the build was
 configured with, on the sandbox's private /run) and starts one instance per connection
 with the connection as fd 3 and LISTEN_FDS=1, as banger-signal.socket does. Each instance
-is started as banger-signal@.service starts it: `setpriv` makes it the helper user with
-exactly the working capabilities, handed over as ambient ones, the bounding set limited
+is started as banger-signal@.service starts it: `setpriv` makes it the helper user (with its
+groups, as systemd's User= gives them) with exactly the working capabilities, handed over as ambient ones, the bounding set limited
 to them and no_new_privs set, before it execs the installed binary with --serve (setpriv
 execs in place, so LISTEN_PID stays the instance's). The activator and so every instance
 run in a cgroup of their own, apart from the callers'.
@@ -60,7 +60,9 @@ class SocketDoor:
         for key, value in (env or {}).items():
             argv += ['-E', f'{key}={value}']
         given = f'-all,{caps}' if caps else '-all'
-        argv += ['--', 'setpriv', f'--reuid={helper_user}', f'--regid={helper_user}', '--clear-groups',
+        # --init-groups, as systemd's User= does: the user's groups, its own primary one
+        # among them (the helper user is in no other).
+        argv += ['--', 'setpriv', f'--reuid={helper_user}', f'--regid={helper_user}', '--init-groups',
                  f'--inh-caps={given}', f'--ambient-caps={given}', f'--bounding-set={given}',
                  '--no-new-privs', '--', binary, '--serve']
         log = open(self.log_path, 'ab')  # noqa: SIM115: the activator keeps it
