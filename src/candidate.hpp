@@ -15,6 +15,7 @@
 #include "report.hpp"
 #include "sys/caller.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/privileges.hpp"
 
 namespace banger {
 
@@ -32,6 +33,8 @@ struct Context {
     bool kill_after;                                // escalate to KILL after the wait
     const PinnedCaller* caller;                     // polkit's subject (pkexec's caller, the socket's peer)
     int hangup_fd = -1;                             // the socket door's connection: a hangup ends a wait
+    HelperUser helper{};                            // whom every thread must be, once the bus is on
+    bool instance = false;                          // the socket door's: it asks the gate itself
 
     [[nodiscard]] Scope scope() const { return Scope{config.service_cgroup, config.runtime_dir, same_cgroup_ns}; }
 };
@@ -42,6 +45,7 @@ struct Context {
 struct Candidate {
     TargetReport report;
     std::optional<PinnedProcess> pin;
+    std::int64_t ppid = 0;  // as judged: whether it may be the service's own
 
     void refuse(Failure f) {
         report.outcome = f.outcome;
@@ -50,8 +54,8 @@ struct Candidate {
     }
 };
 
-// Each signal is on record the moment it is sent (see sent_audit_line).
-void log_sent(const Context& ctx, const TargetReport& report, const Signal& signal);
+// Each signal is on record before it is sent (see sending_audit_line).
+void log_sending(const Context& ctx, const TargetReport& report, const Signal& signal);
 
 // --wait and --kill-after, for all delivered targets at once (wait.cpp).
 void wait_and_escalate(const Context& ctx, std::vector<Candidate>& candidates);

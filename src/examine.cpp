@@ -22,8 +22,8 @@ Judgement judge_pinned(const PinnedProcess& pinned, const Scope& scope) {
 
 ServiceProcessGuard::ServiceProcessGuard(std::string_view service_cgroup) : unit_(service_unit(service_cgroup)) {}
 
-std::optional<Failure> ServiceProcessGuard::refusal(std::uint32_t pid, const Verdict& verdict) {
-    if (!unit_ || verdict.match != Match::Cgroup || !may_be_service_process(verdict.ppid)) return std::nullopt;
+std::optional<Failure> ServiceProcessGuard::refusal(std::uint32_t pid, Match match, std::int64_t ppid) {
+    if (!unit_ || match != Match::Cgroup || !may_be_service_process(ppid)) return std::nullopt;
     if (!known_) known_ = systemd_runs() ? ask_service_processes(*unit_) : Result<ServiceProcesses>(ServiceProcesses{});
     if (!*known_) return known_->failure();
     return refuse_service_process(pid, known_->value(), *unit_);

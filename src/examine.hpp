@@ -28,7 +28,8 @@ public:
     explicit ServiceProcessGuard(std::string_view service_cgroup);
     // Protected if the accepted target is one of them; SystemError if
     // systemd cannot say (fail closed).
-    [[nodiscard]] std::optional<Failure> refusal(std::uint32_t pid, const Verdict& verdict);
+    // `match` and `ppid` as the target was judged with.
+    [[nodiscard]] std::optional<Failure> refusal(std::uint32_t pid, Match match, std::int64_t ppid);
 
 private:
     std::optional<std::string> unit_;

@@ -32,9 +32,9 @@ PidfdSubjects pidfd_subjects() {
     return test_forces_pidfd_subjects() ? PidfdSubjects::Always : PidfdSubjects::WhereTaken;
 }
 
-// Protected pids, pin, facts, judgement, and not the service's own process.
-// Leaves the candidate pinned if it is a banger VM, else refused.
-void judge(const Context& ctx, ServiceProcessGuard& service, Candidate& c) {
+// Phase one, reading: protected pids, pin, facts, judgement. Leaves the
+// candidate pinned (by its pidfd alone) if it is a banger VM, else refused.
+void judge(const Context& ctx, Candidate& c) {
     TargetReport& report = c.report;
     if (auto f = refuse_protected_pid(report.pid, ctx.identity)) return c.refuse(std::move(*f));
     auto pid = Pid::from(report.pid);
@@ -57,18 +57,55 @@ void judge(const Context& ctx, ServiceProcessGuard& service, Candidate& c) {
         report.private_to_caller = ctx.caller_uid != 0 && !owned_by(process, ctx.caller_uid);
         return c.refuse(Failure{v.outcome, v.reason});
     }
-    if (auto own = service.refusal(report.pid, v)) return c.refuse(std::move(*own));
+    c.ppid = v.ppid;
     // Only the pidfd is needed from here on: one fd per target, not two.
     process.close_proc_dir();
     c.pin = std::move(process);
 }
 
+// Between reading and talking: every fact is read, so CAP_SYS_PTRACE and
+// CAP_DAC_READ_SEARCH go before the first byte goes to any bus (polkit's,
+// systemd's); GLib's threads are then born with CAP_KILL alone, and every
+// thread is checked. The socket door's instance then asks the gate about its
+// peer, as pkexec did before the pkexec door's helper ran: a peer polkit
+// refuses learns nothing of what was read, the call is refused whole (7).
+Status start_talking(const Context& ctx) {
+    if (auto given_up = give_up_reading(); !given_up) return given_up;
+    // polkitd takes checks with details about another user's process from
+    // the helper user (the policy names it the actions' owner), so the bus
+    // connection is the helper's too, never root's. Its failure is every
+    // check's answer.
+    if (ctx.polkit_required) (void)connect_polkit();
+    if (auto threads = verify_working_threads(ctx.helper, true, ctx.instance, Phase::Signalling); !threads) {
+        return threads;
+    }
+    test_pause("talking");
+    if (!ctx.instance) return Done{};
+    const PinnedCaller& peer = *ctx.caller;
+    const Subject subject{peer.pid(), peer.start_time(), peer.uid(), peer.pidfd()};
+    const auto gate = ask_polkit_all(
+        {gate_query(subject, BANGER_INSTALLED_PATH)}, [&peer] { return peer.still_there(); }, pidfd_subjects());
+    if (!gate[0]) return gate[0].failure();
+    if (gate[0].value() != PolkitAnswer::Yes) return Failure{Outcome::NotAuthorized, gate_refusal_reason()};
+    return Done{};
+}
+
+// The service's own main and control process are in its cgroup but are not
+// VMs: systemd is asked, over the bus, once, only if a target may be one.
+void refuse_service_processes(const Context& ctx, std::span<Candidate> candidates) {
+    ServiceProcessGuard service(ctx.config.service_cgroup);
+    for (Candidate& c : candidates) {
+        if (!c.pin) continue;
+        if (auto own = service.refusal(c.report.pid, c.report.match, c.ppid)) c.refuse(std::move(*own));
+    }
+}
+
 // polkit, for this signal (and KILL, when --kill-after may send it) and
-// each accepted target of the chunk, asked all at once.
-void authorize(const Context& ctx, std::span<Candidate> chunk) {
+// each accepted target, asked all at once.
+void authorize(const Context& ctx, std::span<Candidate> candidates) {
     std::vector<Candidate*> accepted;
     std::vector<AcceptedTarget> targets;
-    for (Candidate& c : chunk) {
+    for (Candidate& c : candidates) {
         if (!c.pin) continue;
         if (!ctx.polkit_required) {
             c.report.polkit = PolkitDecision::NotNeeded;
@@ -97,40 +134,21 @@ void authorize(const Context& ctx, std::span<Candidate> chunk) {
     }
 }
 
-// Still the process we judged? Then signal it through the pidfd.
+// Still the process we judged? Then signal it through the pidfd, on record
+// before it goes.
 void deliver(const Context& ctx, Candidate& c) {
     test_pause("judged");
     // The pidfd makes the send atomic; this turns a process that exited
     // during the checks into a clear answer.
     if (auto alive = c.pin->verify_alive(); !alive) return c.refuse(std::move(alive).failure());
     if (!ctx.dry_run) {
+        log_sending(ctx, c.report, ctx.signal);
         if (auto sent = c.pin->send(ctx.signal); !sent) return c.refuse(std::move(sent).failure());
-        log_sent(ctx, c.report, ctx.signal);
+        test_pause("signalled");
     }
     c.report.outcome = Outcome::Delivered;
     // Without a wait, the pidfd has done its work.
     if (!ctx.wait || ctx.dry_run) c.pin.reset();
-}
-
-std::vector<TargetReport> signal_targets(const Context& ctx, const std::vector<std::uint32_t>& pids) {
-    std::vector<Candidate> candidates(pids.size());
-    for (std::size_t i = 0; i < pids.size(); ++i) candidates[i].report.pid = pids[i];
-    ServiceProcessGuard service(ctx.config.service_cgroup);
-    // Chunk by chunk (kTargetsPerChunk): judge all, authorize all at once, deliver all.
-    for (std::size_t start = 0; start < candidates.size(); start += kTargetsPerChunk) {
-        const std::span chunk =
-            std::span(candidates).subspan(start, std::min(kTargetsPerChunk, candidates.size() - start));
-        for (Candidate& c : chunk) judge(ctx, service, c);
-        authorize(ctx, chunk);
-        for (Candidate& c : chunk) {
-            if (c.pin) deliver(ctx, c);
-        }
-    }
-    if (ctx.wait && !ctx.dry_run) wait_and_escalate(ctx, candidates);
-    std::vector<TargetReport> reports;
-    reports.reserve(candidates.size());
-    for (Candidate& c : candidates) reports.push_back(std::move(c.report));
-    return reports;
 }
 
 // A failure of the whole call. Signal refusals and later failures are
@@ -166,9 +184,9 @@ CallReport new_report(const Request& request) {
 
 }  // namespace
 
-void log_sent(const Context& ctx, const TargetReport& report, const Signal& signal) {
+void log_sending(const Context& ctx, const TargetReport& report, const Signal& signal) {
     audit(Outcome::Delivered,
-          sent_audit_line(ctx.caller_uid, ctx.identity.caller_pid, ctx.door, report, signal.name()));
+          sending_audit_line(ctx.caller_uid, ctx.identity.caller_pid, ctx.door, report, signal.name()));
 }
 
 CallReport check_arguments(const Request& request) {
@@ -199,10 +217,22 @@ Arguments take_arguments(CallReport& report, Arguments args) {
     return args;
 }
 
-// The end both doors share, once everything is ready: list, or signal.
-CallReport act(CallReport report, const Context& ctx, const Request& request, const Arguments& args) {
+// The end both doors share, once everything is open: read every fact (pin
+// and judge), start talking (start_talking), then ask systemd and polkit,
+// signal and wait. A failure to start talking refuses the call whole.
+CallReport act(CallReport report, const Context& ctx, const Request& request, const Arguments& args,
+               std::uint32_t pid_max) {
     if (request.list) {
-        auto listed = list_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        if (!found) {
+            report.call_failure = std::move(found).failure();
+            return report;
+        }
+        if (auto talking = start_talking(ctx); !talking) {
+            report.call_failure = std::move(talking).failure();
+            return report;
+        }
+        auto listed = list_accepted(std::move(found).value(), ctx.config.service_cgroup);
         if (!listed) {
             report.call_failure = std::move(listed).failure();
         } else {
@@ -210,7 +240,20 @@ CallReport act(CallReport report, const Context& ctx, const Request& request, co
         }
         return report;
     }
-    report.targets = signal_targets(ctx, args.pids);
+    std::vector<Candidate> candidates(args.pids.size());
+    for (std::size_t i = 0; i < args.pids.size(); ++i) candidates[i].report.pid = args.pids[i];
+    for (Candidate& c : candidates) judge(ctx, c);
+    if (auto talking = start_talking(ctx); !talking) {
+        return fail_call(std::move(report), std::move(talking).failure(), request.pid_args, pid_max);
+    }
+    refuse_service_processes(ctx, candidates);
+    authorize(ctx, candidates);
+    for (Candidate& c : candidates) {
+        if (c.pin) deliver(ctx, c);
+    }
+    if (ctx.wait && !ctx.dry_run) wait_and_escalate(ctx, candidates);
+    report.targets.reserve(candidates.size());
+    for (Candidate& c : candidates) report.targets.push_back(std::move(c.report));
     return report;
 }
 
@@ -254,15 +297,6 @@ CallReport run(const Request& request, const Decision& decision) {
     // And what the three capabilities would still allow beyond the call's
     // needs (ptrace and its kin, exec, writing files) is given up too.
     if (auto confined = confine_working_process(); !confined) return refuse(std::move(confined).failure());
-    // polkitd accepts checks with details about another user's process from
-    // the helper user (the policy names it the send and kill actions'
-    // owner), so the bus connection is the helper's too, never root's. Its
-    // failure is every check's answer.
-    if (decision.polkit_required) {
-        (void)connect_polkit();
-        if (auto threads = verify_working_threads(helper.value(), true); !threads)
-            return refuse(std::move(threads).failure());
-    }
 
     const Context ctx{
         .door = decision.door,
@@ -277,8 +311,9 @@ CallReport run(const Request& request, const Decision& decision) {
         .wait = report.wait,
         .kill_after = report.kill_after,
         .caller = caller ? &caller.value() : nullptr,
+        .helper = helper.value(),
     };
-    return act(std::move(report), ctx, request, args);
+    return act(std::move(report), ctx, request, args, pid_max);
 }
 
 CallReport serve_call(const Request& request, const Instance& instance) {
@@ -302,26 +337,11 @@ CallReport serve_call(const Request& request, const Instance& instance) {
     if (auto where = unsafe_own_location())
         return refuse(Failure{Outcome::NotAuthorized, "refusing to serve: " + *where});
     auto config = load_config_file(BANGER_CONFIG_PATH, false);
-    if (!config) return refuse(std::move(config).failure());
-    // The bus connection is the helper user's, as in the pkexec door: polkitd
-    // takes checks about another user's process from it as the actions' owner.
-    (void)connect_polkit();
-    if (auto threads = verify_working_threads(instance.helper, true, true); !threads) {
-        return refuse(std::move(threads).failure());
-    }
-    // The gate pkexec would have asked before running the helper: may the
-    // peer use banger-signal at all?
-    const Subject subject{peer.pid(), peer.start_time(), peer.uid(), peer.pidfd()};
-    const auto gate = ask_polkit_all(
-        {gate_query(subject, BANGER_INSTALLED_PATH)}, [&peer] { return peer.still_there(); }, pidfd_subjects());
-    if (!gate[0]) return refuse(gate[0].failure());
-    if (gate[0].value() != PolkitAnswer::Yes) return refuse(Failure{Outcome::NotAuthorized, gate_refusal_reason()});
-
-    const Context ctx{
+    Context ctx{
         .door = Door::Socket,
         .proc_fd = instance.proc_fd,
         .identity = Identity{::getpid(), peer.pid()},
-        .config = std::move(config).value(),
+        .config = config ? config.value() : Config{},
         .same_cgroup_ns = same_cgroup_namespace_as_init(instance.proc_fd),
         .signal = args.signal,
         .dry_run = request.dry_run,
@@ -331,8 +351,15 @@ CallReport serve_call(const Request& request, const Instance& instance) {
         .kill_after = report.kill_after,
         .caller = &peer,
         .hangup_fd = instance.connection,
+        .helper = instance.helper,
+        .instance = true,
     };
-    return act(std::move(report), ctx, request, args);
+    if (!config) {
+        // A broken install record is told only to a peer the gate lets in.
+        if (auto talking = start_talking(ctx); !talking) return refuse(std::move(talking).failure());
+        return refuse(std::move(config).failure());
+    }
+    return act(std::move(report), ctx, request, args, pid_max);
 }
 
 }  // namespace banger

@@ -37,28 +37,43 @@ std::vector<std::uint32_t> list_candidates(int proc_fd, const Scope& scope, cons
 
 }  // namespace
 
-Result<std::vector<ListedProcess>> list_accepted(int proc_fd, const Identity& identity, const Scope& scope) {
+Result<std::vector<ListCandidate>> find_accepted(int proc_fd, const Identity& identity, const Scope& scope) {
     auto pids = list_pids(proc_fd);
     if (!pids) return std::move(pids).failure();
-    std::vector<ListedProcess> listed;
-    ServiceProcessGuard service(scope.service_cgroup);
+    std::vector<ListCandidate> found;
     for (std::uint32_t number : list_candidates(proc_fd, scope, pids.value())) {
         if (refuse_protected_pid(number, identity)) continue;
         auto pid = Pid::from(number);
         if (!pid) continue;
         auto pinned = PinnedProcess::pin(proc_fd, *pid);
+        // Gone meanwhile: skipped. Not pinned for another reason (out of
+        // fds): the listing would miss it, so there is none.
+        if (!pinned && pinned.failure().outcome == Outcome::SystemError) return std::move(pinned).failure();
         if (!pinned) continue;
-        Judgement judged = judge_pinned(pinned.value(), scope);
+        PinnedProcess process = std::move(pinned).value();
+        Judgement judged = judge_pinned(process, scope);
         if (judged.verdict.kind != Verdict::Kind::Accept) continue;
-        if (auto own = service.refusal(number, judged.verdict)) {
+        process.close_proc_dir();
+        Verdict& v = judged.verdict;
+        found.push_back(ListCandidate{ListedProcess{number, v.match, std::move(v.cgroup), std::move(judged.exe),
+                                                    std::move(v.api_sock), v.start_time},
+                                      std::move(process), v.ppid});
+    }
+    return found;
+}
+
+Result<std::vector<ListedProcess>> list_accepted(std::vector<ListCandidate> candidates,
+                                                 std::string_view service_cgroup) {
+    std::vector<ListedProcess> listed;
+    ServiceProcessGuard service(service_cgroup);
+    for (ListCandidate& c : candidates) {
+        if (auto own = service.refusal(c.listed.pid, c.listed.match, c.ppid)) {
             // Not listed; and if systemd cannot say, the listing would be a guess.
             if (own->outcome == Outcome::SystemError) return std::move(*own);
             continue;
         }
-        if (!pinned.value().verify_alive()) continue;
-        Verdict& v = judged.verdict;
-        listed.push_back(ListedProcess{number, v.match, std::move(v.cgroup), std::move(judged.exe),
-                                       std::move(v.api_sock), v.start_time});
+        if (!c.pin.verify_alive()) continue;
+        listed.push_back(std::move(c.listed));
     }
     return listed;
 }

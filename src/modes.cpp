@@ -103,7 +103,7 @@ std::optional<Failure> harden_as_root(int argc) {
         note(Failure{Outcome::SystemError, "cannot reset the caller's nice value and oom_score_adj to 0"});
     // Every target takes two arguments; the parser refuses more than 4096.
     const auto targets = std::min<std::size_t>(static_cast<std::size_t>(argc), kMaxPidsPerCall);
-    note(normalize_limits(targets, true));
+    note(normalize_limits(targets));
     note(restrict_capabilities());
     return first;
 }

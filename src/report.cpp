@@ -263,9 +263,9 @@ std::vector<std::string> json_lines(const CallView& view) {
     return lines;
 }
 
-std::string sent_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
-                            std::string_view signal) {
-    return fmt::format("{} pid={} signal={} event=sent match={} cgroup={} exe={}",
+std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
+                               std::string_view signal) {
+    return fmt::format("{} pid={} signal={} event=sending match={} cgroup={} exe={}",
                        audit_caller(caller_uid, caller_pid, door), target.pid, audit_word(signal),
                        audit_match(target.match), audit_quote(target.cgroup), audit_quote(target.exe.value_or("")));
 }

@@ -135,10 +135,11 @@ struct AuditLine {
 // One audit line per target (or one for a failure before any target),
 // written when the call is over.
 [[nodiscard]] std::vector<AuditLine> audit_lines(const CallReport& report);
-// The line written the moment a signal has been sent ("event=sent"), before
-// anything else may happen to the call: whatever ends it later (a limit its
-// caller set, a crash), the signal is on record.
-[[nodiscard]] std::string sent_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
-                                          std::string_view signal);
+// The line written right before a signal is sent ("event=sending"):
+// whatever ends the call from then on (a caller freezing and killing its
+// cgroup, a limit it set, a crash), every signal that may have been sent is
+// on record. The outcome line, when the call ends, says what came of it.
+[[nodiscard]] std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
+                                             std::string_view signal);
 
 }  // namespace banger

@@ -93,7 +93,7 @@ Ready get_ready(const Connection& conn) {
     // sent and its line, and the limits are ones a call can live with.
     if (!hold_async_signals()) note(Failure{Outcome::SystemError, "cannot hold signals"});
     if (!leave_real_time()) note(Failure{Outcome::SystemError, "cannot leave a real-time scheduling policy"});
-    note(normalize_limits(kMaxPidsPerCall, true));
+    note(normalize_limits(kMaxPidsPerCall));
     auto helper = find_helper_user();
     if (helper) {
         ready.helper = helper.value();

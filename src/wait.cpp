@@ -34,13 +34,13 @@ WaitResult wait_for(std::vector<Candidate*>& running, milliseconds limit, int in
     return waited;
 }
 
-// --kill-after: KILL for each target still running, each on record.
+// --kill-after: KILL for each target still running, each on record before it goes.
 void escalate(const Context& ctx, std::vector<Candidate*>& running) {
     const Signal kill = parse_signal("KILL").value();
     std::vector<Candidate*> killed;
     for (Candidate* c : running) {
+        log_sending(ctx, c->report, kill);
         if (auto sent = c->pin->send(kill); sent) {
-            log_sent(ctx, c->report, kill);
             c->report.escalated = true;
             killed.push_back(c);
         } else if (sent.failure().outcome == Outcome::NoSuchProcess) {

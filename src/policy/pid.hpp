@@ -16,11 +16,6 @@ inline constexpr std::uint32_t kPidMaxLimit = 4194304;
 // At most this many --pid per call: bounds the work one call can cause.
 inline constexpr std::size_t kMaxPidsPerCall = 4096;
 
-// Targets are judged, authorized and signalled in chunks of this many: it
-// bounds the fds a call holds at once (a pidfd and a /proc dir per target
-// being judged) while keeping polkit's round trips few.
-inline constexpr std::size_t kTargetsPerChunk = 256;
-
 // Strict decimal: digits only, no sign, no whitespace, no leading zeros (they
 // read as octal to some tools), at most 10 digits, and at most pid_max.
 // "0" parses (and is refused later as protected). Anything else: UsageError.

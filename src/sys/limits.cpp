@@ -16,8 +16,9 @@ namespace banger {
 namespace {
 
 constexpr rlim_t kMiB = rlim_t{1} << 20;
-// Per target a pidfd and a /proc dir fd while a chunk of 256 is judged, a
-// pidfd per delivered target during a wait; GLib and the bus take a dozen.
+// Per target a pidfd, held from its pinning to the end of the call (every
+// target is pinned and judged before any bus is spoken to), and a /proc dir
+// fd while it is judged; GLib and the bus take a dozen.
 constexpr rlim_t kBaseFiles = 128;
 
 struct Need {
@@ -55,8 +56,8 @@ bool forbid_core_dumps() noexcept {
     return ::setrlimit(RLIMIT_CORE, &none) == 0 && ::prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL) == 0;
 }
 
-Status normalize_limits(std::size_t targets, bool waits) {
-    const rlim_t files = kBaseFiles + 2 * std::min(targets, kTargetsPerChunk) + (waits ? targets : 0);
+Status normalize_limits(std::size_t targets) {
+    const rlim_t files = kBaseFiles + targets + 1;
     constexpr rlim_t kStack = 8 * kMiB;
     const Need needs[] = {
         // RLIMIT_CPU counts the CPU time spent before exec too: a caller
@@ -66,7 +67,7 @@ Status normalize_limits(std::size_t targets, bool waits) {
         // hard limit kills a real-time task that runs that long without
         // blocking (leave_real_time() makes it moot where it cannot be
         // lifted). Both lifted where root may; where not, each sent signal is
-        // logged at once anyway (event=sent). Never a reason to fail, and first,
+        // logged at once anyway (event=sending). Never a reason to fail, and first,
         // so that they are lifted even when a later limit refuses the call.
         {RLIMIT_CPU, "RLIMIT_CPU", 0, RLIM_INFINITY, true},
         {RLIMIT_RTTIME, "RLIMIT_RTTIME", 0, RLIM_INFINITY, true},

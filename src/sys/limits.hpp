@@ -22,6 +22,6 @@ namespace banger {
 // too), and make that stack size the default for threads (glibc took its
 // default from the caller's RLIMIT_STACK at start). A limit that cannot be made large enough is a
 // SystemError naming it: a clear refusal instead of a crash.
-[[nodiscard]] Status normalize_limits(std::size_t targets, bool waits);
+[[nodiscard]] Status normalize_limits(std::size_t targets);
 
 }  // namespace banger

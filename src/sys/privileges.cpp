@@ -38,6 +38,9 @@ constexpr std::uint64_t mask_of(std::span<const int> caps) {
     return mask;
 }
 constexpr std::uint64_t kWorkingCapabilities = mask_of(kWorkingCaps);
+// And once it is done reading.
+constexpr std::array kSignallingCaps{CAP_KILL};
+constexpr std::uint64_t kSignallingCapabilities = mask_of(kSignallingCaps);
 
 // libcap-ng's state becomes exactly `caps`, effective and permitted, from
 // an empty one (the sets of `clear`).
@@ -66,7 +69,8 @@ bool empty_bounding_set() noexcept {
 
 }  // namespace
 
-Status verify_working_threads(const HelperUser& user, bool confined, bool instance) {
+Status verify_working_threads(const HelperUser& user, bool confined, bool instance, Phase phase) {
+    const std::uint64_t allowed = phase == Phase::Reading ? kWorkingCapabilities : kSignallingCapabilities;
     UniqueDir tasks = open_dir_at(AT_FDCWD, "/proc/self/task");
     if (!tasks) return failed("cannot list /proc/self/task");
     std::size_t seen = 0;
@@ -79,8 +83,8 @@ Status verify_working_threads(const HelperUser& user, bool confined, bool instan
             return Failure{Outcome::SystemError,
                            fmt::format("cannot read the credentials of thread {}", entry->d_name)};
         }
-        auto excess = excess_privilege(*creds, user.uid, user.gid, kWorkingCapabilities,
-                                       instance ? kWorkingCapabilities : 0, instance);
+        auto excess =
+            excess_privilege(*creds, user.uid, user.gid, allowed, instance ? kWorkingCapabilities : 0, instance);
         if (!excess && confined) excess = unconfined(*creds);
         if (excess) {
             return Failure{Outcome::SystemError,
@@ -150,6 +154,16 @@ Status become_helper_user(const HelperUser& user) {
 
 namespace banger {
 
+Status give_up_reading() {
+    if (!build_capability_set(CAPNG_SELECT_CAPS, {kSignallingCaps})) {
+        return Failure{Outcome::SystemError, "libcap-ng: cannot build the capability set"};
+    }
+    if (int rc = capng_apply(CAPNG_SELECT_CAPS); rc != 0) {
+        return Failure{Outcome::SystemError, fmt::format("libcap-ng: cannot give up reading ({})", rc)};
+    }
+    return Done{};
+}
+
 Status settle_instance(const HelperUser& user) {
     uid_t ruid = 0;
     uid_t euid = 0;
@@ -166,7 +180,7 @@ Status settle_instance(const HelperUser& user) {
                         "must say User={} and Group={}",
                         euid, egid, BANGER_HELPER_USER, user.uid, user.gid, BANGER_HELPER_USER, BANGER_HELPER_USER)};
     }
-    capng_get_caps_process();
+    if (capng_get_caps_process() != 0) return Failure{Outcome::SystemError, "libcap-ng: cannot read the capabilities"};
     for (int cap : kWorkingCaps) {
         if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned int>(cap)) == 0) {
             std::string name = capng_capability_to_name(static_cast<unsigned int>(cap));

@@ -45,9 +45,23 @@ struct HelperUser {
 // never a call that goes on. Threads started after step two (GLib's) inherit
 // exactly the main thread's state; this proves it. With `confined`, every
 // thread must also be under the seccomp filter (confine_working_process).
+// What the working helper holds, by phase. Reading: CAP_KILL,
+// CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, while it pins its targets and reads
+// their facts. Signalling: CAP_KILL alone, from the moment it is done reading
+// (give_up_reading), before the first byte goes to any bus: GLib's threads,
+// the code that parses what the bus sends, are born with it alone.
+enum class Phase { Reading, Signalling };
+
 // `instance`: the socket door's instance, whose bounding set may keep the
-// working capabilities (see excess_privilege).
-[[nodiscard]] Status verify_working_threads(const HelperUser& user, bool confined, bool instance = false);
+// working capabilities and whose groups its own (see excess_privilege).
+[[nodiscard]] Status verify_working_threads(const HelperUser& user, bool confined, bool instance = false,
+                                            Phase phase = Phase::Reading);
+
+// Every fact is read: CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH go, effective
+// and permitted, and only CAP_KILL stays. Still single-threaded (the bus is
+// not connected yet), so no thread keeps more; verify_working_threads with
+// Phase::Signalling proves it once the bus's threads run.
+[[nodiscard]] Status give_up_reading();
 
 // The socket door's instance, as banger-signal@.service started it: already
 // `user` (checked here, ids and groups: never root), handed the working

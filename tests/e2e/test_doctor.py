@@ -272,8 +272,8 @@ class KillAfterAudit(unittest.TestCase):
         logged = self.escalation_lines(r, vm.pid)
         # Each signal when it is sent, then the outcome.
         self.assertEqual(len(logged), 3, r.describe())
-        self.assertIn(' signal=TERM event=sent ', logged[0])
-        self.assertIn(' signal=KILL event=sent ', logged[1])
+        self.assertIn(' signal=TERM event=sending ', logged[0])
+        self.assertIn(' signal=KILL event=sending ', logged[1])
         self.assertIn('escalated=1', logged[2])
         self.assertIn('outcome=delivered', logged[2])
 
@@ -286,7 +286,7 @@ class KillAfterAudit(unittest.TestCase):
         self.assertIs(json.loads(r.stdout)['escalated'], False, r.describe())
         logged = self.escalation_lines(r, vm.pid)
         self.assertEqual(len(logged), 2, r.describe())
-        self.assertIn(' signal=TERM event=sent ', logged[0])
+        self.assertIn(' signal=TERM event=sending ', logged[0])
         self.assertIn('escalated=0', logged[1])
 
 

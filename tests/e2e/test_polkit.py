@@ -114,7 +114,7 @@ class Pkexec(E2ETestCase):
         r = SB.pkexec(SB.member, ['--pid', str(vm.pid), '--signal', 'TERM'])
         self.assertDelivered(r, vm)
         lines = [rec.message for rec in r.audit()]
-        sent = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' event=sent ' in ln]
+        sent = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' event=sending ' in ln]
         done = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' outcome=delivered ' in ln]
         self.assertEqual(len(sent), 1, r.describe())
         self.assertEqual(len(done), 1, r.describe())

@@ -26,8 +26,11 @@ from banger_test.codes import STILL_RUNNING
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
-# CAP_KILL (5), CAP_SYS_PTRACE (19), CAP_DAC_READ_SEARCH (2): all a working helper keeps.
+# CAP_KILL (5), CAP_SYS_PTRACE (19), CAP_DAC_READ_SEARCH (2): all a working helper keeps
+# while it reads its targets' facts; once it is done reading, before any bus, CAP_KILL alone
+# (issue 17, 1): what every thread holds while it talks to the bus, signals and waits.
 WORKING_CAPS = (1 << 5) | (1 << 19) | (1 << 2)
+SIGNALLING_CAPS = 1 << 5
 WAIT = '3'   # seconds of --wait: the window in which the threads are read
 
 
@@ -38,6 +41,7 @@ def read_status(path: str) -> dict[str, str]:
 
 class WhileWorking(unittest.TestCase):
     maxDiff = None
+    instance = False   # the socket door's (WhileServing)
 
     def setUp(self):
         helper = pwd.getpwnam(SB.helper_user)   # the sandbox's /etc/passwd
@@ -61,21 +65,23 @@ class WhileWorking(unittest.TestCase):
             p.kill()
         p.communicate(timeout=10)
 
-    def wait_until_sent(self, p: subprocess.Popen) -> None:
-        """Return once the helper (pid p.pid) logged event=sent for the VM: it is in --wait."""
+    def wait_until_sent(self, p: subprocess.Popen) -> int:
+        """Return once the helper logged event=sending for the VM (it is in --wait), with
+        its pid: p.pid's own, or the socket door's instance's."""
         assert SB.syslog is not None
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             SB.syslog.sync()
             for rec in SB.syslog.since(self.mark, 'banger-signal'):
-                if rec.pid == p.pid and ' event=sent ' in rec.message \
+                if (self.instance or rec.pid == p.pid) and ' event=sending ' in rec.message \
                         and f' pid={self.vm.pid} ' in rec.message:
-                    return
+                    time.sleep(0.2)   # the signal goes, and the wait begins
+                    return rec.pid
             if p.poll() is not None:
                 out, err = p.communicate()
                 self.fail(f'the call ended ({p.returncode}) before it sent TERM:\n{out}{err}')
             time.sleep(0.02)
-        self.fail(f'no event=sent line from pid {p.pid} within 20 s')
+        self.fail(f'no event=sending line from pid {p.pid} within 20 s')
 
     def tasks(self, pid: int) -> dict[str, dict[str, str]]:
         """{tid: status} of every thread, read while the call works."""
@@ -96,13 +102,17 @@ class WhileWorking(unittest.TestCase):
                                  f'all four {self.uid} ({SB.helper_user})')
                 self.assertEqual(st['Gid'].split(), ids[1], f'{who}: Gid {st["Gid"]}')
                 self.assertNotIn('0', st['Uid'].split() + st['Gid'].split(), who)
-                self.assertEqual(st['Groups'].split(), [], f'{who}: Groups {st["Groups"]}')
+                # The instance: its own group, as systemd's User= gives it.
+                self.assertEqual(st['Groups'].split(), [str(self.gid)] if self.instance else [],
+                                 f'{who}: Groups {st["Groups"]}')
                 for kind in ('CapEff', 'CapPrm'):
-                    extra = int(st[kind], 16) & ~WORKING_CAPS
-                    self.assertEqual(extra, 0, f'{who}: {kind} {st[kind]} has {extra:#x} '
-                                               f'beyond {WORKING_CAPS:#x}')
+                    self.assertEqual(int(st[kind], 16), SIGNALLING_CAPS,
+                                     f'{who}: {kind} {st[kind]}, want CAP_KILL alone '
+                                     f'({SIGNALLING_CAPS:#x}) while it waits')
+                bounded = WORKING_CAPS if self.instance else 0
                 for kind in ('CapInh', 'CapBnd', 'CapAmb'):
-                    self.assertEqual(int(st[kind], 16), 0, f'{who}: {kind} {st[kind]}')
+                    self.assertEqual(int(st[kind], 16) & ~(bounded if kind == 'CapBnd' else 0), 0,
+                                     f'{who}: {kind} {st[kind]}')
                 self.assertEqual(st['NoNewPrivs'], '1', who)
                 # Not dumpable: the kernel makes its /proc files root's although it runs
                 # as the helper user, so that user's other processes cannot ptrace it or
@@ -164,6 +174,38 @@ class WhileWorking(unittest.TestCase):
         tasks = self.tasks(p.pid)
         self.assertGreaterEqual(len(tasks), 1)
         self.assertWorksUnprivileged(p.pid, tasks)
+        self.finish(p)
+
+
+class WhileServing(WhileWorking):
+    """The socket door's instance, while it waits: the same, but for the bounding set
+    (systemd's CapabilityBoundingSet= leaves it the working capabilities, which no
+    exec could use) and its own group; test_socket_door.py checks it while it judges."""
+    instance = True
+
+    @classmethod
+    def setUpClass(cls):
+        SB.start_door()
+
+    @classmethod
+    def tearDownClass(cls):
+        SB.stop_door()
+
+    test_pkexec_member_every_thread = None
+    test_root_direct_call = None
+    test_caller_oom_score_and_nice_do_not_reach_the_helper = None
+
+    def test_instance_every_thread(self):
+        assert SB.member
+        p = self.start_call(SB.as_user_argv(SB.member, [
+            SB.installed_binary, '--door', 'socket', '--pid', str(self.vm.pid), '--wait', WAIT]),
+            SB.user_env(SB.member))
+        pid = self.wait_until_sent(p)
+        self.assertIn(pid, SB.door.instances())
+        tasks = self.tasks(pid)
+        names = sorted(st.get('Name', '') for st in tasks.values())
+        self.assertIn('gdbus', names)
+        self.assertWorksUnprivileged(pid, tasks)
         self.finish(p)
 
 

@@ -122,7 +122,7 @@ class Calls(DoorTestCase):
         # The signal is on record before it is reported, as through pkexec.
         sent = self.assertAudited(r, SB.member.uid, vm.pid)
         lines = [rec.message for rec in r.audit()]
-        i_sent = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' event=sent ' in ln]
+        i_sent = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln and ' event=sending ' in ln]
         i_done = [i for i, ln in enumerate(lines) if f' pid={vm.pid} ' in ln
                   and ' outcome=delivered ' in ln]
         self.assertEqual((len(i_sent), len(i_done)), (1, 1), r.describe())
@@ -301,7 +301,7 @@ class Operations(DoorTestCase):
         self.assertIs(json_lines(r)[0]['escalated'], True, r.describe())
         self.assertGone(r, vm)
         logged = [rec.message for rec in r.audit() if f' pid={vm.pid} ' in rec.message]
-        self.assertEqual([' signal=TERM event=sent ' in logged[0], ' signal=KILL event=sent ' in logged[1]],
+        self.assertEqual([' signal=TERM event=sending ' in logged[0], ' signal=KILL event=sending ' in logged[1]],
                          [True, True], r.describe())
         self.assertIn('escalated=1', logged[2])
 
@@ -486,7 +486,7 @@ class Hangups(DoorTestCase):
         SB.syslog.sync()
         lines = [rec.message for rec in SB.syslog.since(0) if f' pid={vm.pid} ' in rec.message
                  and rec.ident == 'banger-signal']
-        self.assertTrue(any(' event=sent ' in ln for ln in lines), lines)
+        self.assertTrue(any(' event=sending ' in ln for ln in lines), lines)
         done = [ln for ln in lines if ' outcome=still-running ' in ln]
         self.assertEqual(len(done), 1, lines)
         self.assertIn('the caller stopped waiting', done[0])
@@ -679,8 +679,9 @@ class Instance(DoorTestCase):
                 status = dict(ln.split(':', 1) for ln in f.read().splitlines() if ':' in ln)
             fields = {k: v.split() for k, v in status.items()}
             self.assertEqual(set(fields['Uid']), {helper[2]}, status)
-            self.assertEqual(fields['CapEff'], ['0000000000080024'])
-            self.assertEqual(fields['CapPrm'], ['0000000000080024'])
+            # Every fact read, about to signal: CAP_KILL alone (issue 17, 1).
+            self.assertEqual(fields['CapEff'], ['0000000000000020'])
+            self.assertEqual(fields['CapPrm'], ['0000000000000020'])
             self.assertEqual(fields['CapAmb'], ['0000000000000000'])
             self.assertEqual(fields['CapInh'], ['0000000000000000'])
             self.assertEqual(fields['NoNewPrivs'], ['1'])

@@ -232,7 +232,9 @@ TEST_CASE("report: JSON and the audit say which door served the call") {
         r.door = door;
         CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["door"] == word);
         CHECK(audit_lines(r)[0].text.find(std::string(" door=") + word + " pid=10 ") != std::string::npos);
-        CHECK(sent_audit_line(1000, 77, door, r.targets[0], "KILL").find(std::string(" door=") + word + " ") !=
+        CHECK(sending_audit_line(1000, 77, door, r.targets[0], "KILL").find(" signal=KILL event=sending ") !=
+              std::string::npos);
+        CHECK(sending_audit_line(1000, 77, door, r.targets[0], "KILL").find(std::string(" door=") + word + " ") !=
               std::string::npos);
     }
     // Refused before any door was chosen (the unprivileged half): null, never a door's name.
