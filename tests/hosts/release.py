@@ -27,7 +27,7 @@ GUEST_LIB = 'usr/local/lib/banger-hosts'
 TIMEOUT_BUILD = 25 * 60
 TIMEOUT_LINT = 5 * 60
 TIMEOUT_IMAGE = 10 * 60
-TIMEOUT_BOOT = 12 * 60
+TIMEOUT_BOOT = 20 * 60
 
 IMAGE_SIZE = '2G'    # sparse; about 500 MB used
 GUEST_PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'linux-image-cloud-amd64',
@@ -112,7 +112,7 @@ class Release:
     def _add_test_files(self, root: Path) -> None:
         lib = root / GUEST_LIB
         lib.mkdir(parents=True)
-        for name in ('scenarios.py', 'world.py', 'bangerd-root'):
+        for name in ('scenarios.py', 'world.py', 'bench.py', 'bangerd-root'):
             shutil.copy(GUEST / name, lib / name)
         shutil.copy(self.out / 'firecracker', lib / 'firecracker')
         shutil.copy(self.deb(), lib / self.deb().name)   # for reinstall and purge

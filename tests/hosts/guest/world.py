@@ -36,6 +36,33 @@ OUTSIDER = 'mallory'        # an ordinary user, not in GROUP
 RESULTS = '/dev/ttyS1'
 POLICY_ACTION = 'org.banger.signal.run'
 CALL_TIMEOUT = 90
+SOCKET = '/run/banger-signal/io.banger.Signal'
+SOCKET_UNIT = 'banger-signal.socket'
+HELPER = 'banger-signal'
+# Where systemd runs each instance of banger-signal@.service.
+DOOR_SLICE = '/system.slice/system-banger\\x2dsignal.slice'
+# How systemd.exec(5) hardens a daemon, the way bangerd's unit would be: each of these
+# sets no_new_privs, so pkexec cannot elevate it. Delegate=yes: its cgroup is its own to
+# freeze and kill.
+HARDENED = ['NoNewPrivileges=yes', 'SystemCallFilter=@system-service', 'Delegate=yes']
+# The test's polkit rules: one logs (tag banger-hosts-polkit) what polkitd knows of every banger-signal question's
+# subject (subject.system_unit only exists for pidfd subjects, polkit 124+), one lets
+# bangerd manage units (the bench's systemctl kill, and its VM units).
+TEST_RULES = '''// tests/hosts: what polkitd knows of the subject of banger-signal's questions.
+polkit.addRule(function(action, subject) {
+    if (action.id.indexOf("org.banger.signal.") == 0) {
+        // polkit.log() is lost: polkitd runs with --no-debug.
+        polkit.spawn(["/usr/bin/logger", "-t", "banger-hosts-polkit",
+                      "action=" + action.id + " pid=" + subject.pid + " system_unit=" +
+                      subject.system_unit + " door=" + action.lookup("door")]);
+    }
+});
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.freedesktop.systemd1.manage-units" && subject.user == "%s") {
+        return polkit.Result.YES;
+    }
+});
+'''
 
 
 class Failure(Exception):
@@ -60,17 +87,25 @@ def run(argv: list[str], *, timeout: float = CALL_TIMEOUT, check: bool = True,
     return proc
 
 
-def run_as(user: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """Runs argv as `user` in a transient system service, as a daemon would.
+def service_argv(user: str, argv: list[str], properties: list[str] = (),
+                 unit: str | None = None) -> list[str]:
+    """systemd-run running argv as `user` in a transient system service, as a daemon would.
 
     A service gives what bangerd.service would have: no tty, no login session, no agent,
     the user's groups from /etc/group and systemd's environment for the user. The command
     runs under a shell that waits for it, because pkexec refuses to serve a process whose
     parent is pid 1 (a real daemon is pkexec's parent).
     """
-    return run(['systemd-run', '--quiet', '--wait', '--pipe', '--collect',
-                '--service-type=exec', '-p', f'User={user}', '--',
-                '/bin/sh', '-c', '"$@"; exit', 'sh', *argv], check=False)
+    props = [a for p in [f'User={user}', *properties] for a in ('-p', p)]
+    named = [f'--unit={unit}'] if unit else []
+    return ['systemd-run', '--quiet', '--wait', '--pipe', '--collect', '--service-type=exec',
+            *named, *props, '--', '/bin/sh', '-c', '"$@"; exit', 'sh', *argv]
+
+
+def run_as(user: str, argv: list[str], properties: list[str] = (),
+           timeout: float = CALL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """Runs argv as `user` in a transient system service (service_argv)."""
+    return run(service_argv(user, argv, properties), check=False, timeout=timeout)
 
 
 def state_of(pid: int) -> str | None:
@@ -164,10 +199,10 @@ class Host:
         self.deb = sorted(glob.glob(f'{LIB}/banger-signal_*.deb'))[-1]
         self.package_files: list[str] = []
 
-    def call(self, user: str, argv: list[str],
-             target: int | str) -> subprocess.CompletedProcess[str]:
+    def call(self, user: str, argv: list[str], target: int | str,
+             properties: list[str] = ()) -> subprocess.CompletedProcess[str]:
         """A call that reaches the helper, recorded for the audit scenario."""
-        proc = run_as(user, argv)
+        proc = run_as(user, argv, properties)
         self.decisions.append((uid(user), str(target), proc.returncode))
         return proc
 
@@ -183,10 +218,13 @@ class Host:
         expect(password[:1] in ('!', '*'), f'{DAEMON} can log in with a password')
         run(['usermod', '-aG', GROUP, DAEMON])
         run(['useradd', '--create-home', '--shell', '/bin/bash', OUTSIDER])
+        os.makedirs('/etc/polkit-1/rules.d', exist_ok=True)
+        with open('/etc/polkit-1/rules.d/00-banger-hosts.rules', 'w', encoding='ascii') as f:
+            f.write(TEST_RULES % DAEMON)
 
         run(['systemctl', 'start', SERVICE])
         self.mainpid = int(run(['systemctl', 'show', '-P', 'MainPID', SERVICE]).stdout)
-        for name in ('vm-a', 'vm-b', 'vm-d', 'vm-e'):
+        for name in ('vm-a', 'vm-b', 'vm-d', 'vm-e', 'vm-f', 'vm-g', 'vm-h'):
             wait_until(lambda n=name: _read(f'{STATE}/{n}.ready') == 'ready\n', 30,
                        f'{name} to be ready')
             self.vms[name] = int(_read(f'{STATE}/{name}.pid'))
