@@ -1,9 +1,12 @@
 #include "policy/passwd.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <limits>
+
+#include <fmt/format.h>
 
 #include "policy/text.hpp"
 
@@ -43,7 +46,41 @@ std::optional<PasswdEntry> find_passwd_entry(std::string_view passwd, std::strin
         const auto uid = id(fields[2]);
         const auto gid = id(fields[3]);
         if (!uid || !gid) return std::nullopt;
-        return PasswdEntry{*uid, *gid};
+        return PasswdEntry{*uid, *gid, std::string(fields[1]), std::string(fields[5]), std::string(fields[6])};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> find_shadow_password(std::string_view shadow, std::string_view name) {
+    if (name.empty() || name.find(':') != std::string_view::npos) return std::nullopt;
+    while (!shadow.empty()) {
+        std::string_view line = next_line(shadow);
+        if (line.size() <= name.size() || line.substr(0, name.size()) != name || line[name.size()] != ':') continue;
+        std::string_view rest = line.substr(name.size() + 1);
+        const std::size_t colon = rest.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        return std::string(rest.substr(0, colon));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> login_problem(const PasswdEntry& entry, std::optional<std::string_view> shadow_password,
+                                         bool home_exists) {
+    constexpr std::array<std::string_view, 4> kNoShell{"/usr/sbin/nologin", "/sbin/nologin", "/usr/bin/false",
+                                                       "/bin/false"};
+    if (std::find(kNoShell.begin(), kNoShell.end(), entry.shell) == kNoShell.end()) {
+        return fmt::format("its shell {} lets it log in (use /usr/sbin/nologin)", excerpt(entry.shell, 100));
+    }
+    const auto usable = [](std::string_view password) {
+        return password.empty() || (password.front() != '!' && password.front() != '*');
+    };
+    if (entry.password != "x" && usable(entry.password)) return std::string("it has a password in /etc/passwd");
+    if (shadow_password && usable(*shadow_password)) {
+        return std::string(shadow_password->empty() ? "it has an empty password in /etc/shadow"
+                                                    : "it has a password in /etc/shadow");
+    }
+    if (entry.home != "/" && home_exists) {
+        return fmt::format("its home {} exists (use / for a system user)", excerpt(entry.home, 100));
     }
     return std::nullopt;
 }

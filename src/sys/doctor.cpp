@@ -263,10 +263,19 @@ std::vector<DoctorLine> check_cgroups(const Config& config) {
 }
 
 DoctorLine check_helper_user() {
-    auto user = find_helper_user();
-    if (!user) return fail("helper user", user.failure().reason, "systemd-sysusers (the package runs it on install)");
-    return ok("helper user", fmt::format("system user '{}' (uid {}) exists; banger-signal works as it",
-                                         BANGER_HELPER_USER, user.value().uid));
+    bool unchecked_password = false;
+    auto user = find_helper_user(&unchecked_password);
+    if (!user) {
+        return fail("helper user", user.failure().reason,
+                    fmt::format("systemd-sysusers (the package runs it on install); the account must be locked, with "
+                                "shell /usr/sbin/nologin and home /: usermod -L -s /usr/sbin/nologin -d / {}",
+                                BANGER_HELPER_USER));
+    }
+    return ok("helper user",
+              fmt::format("system user '{}' (uid {}) exists, no one can log in as it{}; "
+                          "banger-signal works as it",
+                          BANGER_HELPER_USER, user.value().uid,
+                          unchecked_password ? " (its password unchecked: only root reads /etc/shadow)" : ""));
 }
 
 // The service's own processes are refused only where systemd can name them.

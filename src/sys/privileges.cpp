@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -96,7 +97,7 @@ Status verify_working_threads(const HelperUser& user, bool confined, bool instan
     return Done{};
 }
 
-Result<HelperUser> find_helper_user() {
+Result<HelperUser> find_helper_user(bool* unchecked_password) {
     // Large enough for any /etc/passwd a host keeps; read whole or not at all.
     constexpr std::size_t kPasswdCap = 16U << 20U;
     const auto passwd = read_small_file(AT_FDCWD, "/etc/passwd", kPasswdCap);
@@ -108,6 +109,26 @@ Result<HelperUser> find_helper_user() {
                                    "systemd-sysusers (the package does), or useradd --system {}",
                                    BANGER_HELPER_USER, !entry ? "does not exist in /etc/passwd" : "must not be root",
                                    BANGER_HELPER_USER)};
+    }
+    // The uid must be the helper's alone: polkit takes questions about
+    // anyone's process from it. /etc/shadow is root's to read (and the
+    // instance's, with CAP_DAC_READ_SEARCH); a file that is not there holds
+    // no password.
+    const auto shadow = read_small_file(AT_FDCWD, "/etc/shadow", kPasswdCap);
+    const int shadow_errno = shadow ? 0 : errno;
+    if (!shadow && shadow_errno != ENOENT && !unchecked_password) {
+        return Failure{Outcome::ConfigError, "cannot read /etc/shadow, to see that the helper user cannot log in"};
+    }
+    if (unchecked_password) *unchecked_password = !shadow && shadow_errno != ENOENT;
+    struct stat home {};
+    const bool home_exists = ::stat(entry->home.c_str(), &home) == 0;
+    const auto password = shadow ? find_shadow_password(*shadow, BANGER_HELPER_USER) : std::nullopt;
+    if (auto problem =
+            login_problem(*entry, password ? std::optional<std::string_view>(*password) : std::nullopt, home_exists)) {
+        return Failure{Outcome::ConfigError,
+                       fmt::format("the system user '{}' that banger-signal works as must be no one's account, but "
+                                   "{}: polkit would take questions about anyone's process from whoever logs in as it",
+                                   BANGER_HELPER_USER, *problem)};
     }
     return HelperUser{entry->uid, entry->gid};
 }

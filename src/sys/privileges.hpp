@@ -19,7 +19,11 @@ struct HelperUser {
 
 // Its ids, from /etc/passwd itself (policy/passwd, no NSS). ConfigError,
 // saying how to create it, if the user is not there, or is root.
-[[nodiscard]] Result<HelperUser> find_helper_user();
+// And the account is no one's to log into (policy/passwd login_problem): a
+// ConfigError says why not. /etc/shadow must be readable, unless
+// `unchecked_password` is given (--doctor as an ordinary user): then it says
+// whether the password went unchecked.
+[[nodiscard]] Result<HelperUser> find_helper_user(bool* unchecked_password = nullptr);
 
 // Step one, while still single-threaded: keep only CAP_KILL (signal other
 // users' processes), CAP_SYS_PTRACE (read their /proc/<pid>/exe and fd/),

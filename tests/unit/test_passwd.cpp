@@ -82,3 +82,57 @@ TEST_CASE("passwd: the largest ids are taken as they are") {
     REQUIRE(zero_padded);
     CHECK(zero_padded->uid == 990);
 }
+
+TEST_CASE("passwd: the helper's account is no one's to log into") {
+    auto e = find_passwd_entry(kPasswd, "banger-signal");
+    REQUIRE(e);
+    CHECK(e->home == "/");
+    CHECK(e->shell == "/usr/sbin/nologin");
+    CHECK(e->password == "x");
+    // As systemd-sysusers makes it: locked, nologin, home /.
+    CHECK_FALSE(login_problem(*e, std::string_view("!*"), true));
+    CHECK_FALSE(login_problem(*e, std::nullopt, true));  // no line in /etc/shadow
+    for (const char* shell : {"/sbin/nologin", "/bin/false", "/usr/bin/false"}) {
+        PasswdEntry other = *e;
+        other.shell = shell;
+        CHECK_FALSE(login_problem(other, std::string_view("!"), true));
+    }
+    struct Row {
+        const char* what;
+        PasswdEntry entry;
+        std::optional<std::string_view> shadow;
+        bool home_exists;
+    };
+    auto with = [&](auto change) {
+        PasswdEntry copy = *e;
+        change(copy);
+        return copy;
+    };
+    const Row rows[] = {
+        {"shell", with([](PasswdEntry& x) { x.shell = "/bin/bash"; }), std::nullopt, true},
+        {"shell", with([](PasswdEntry& x) { x.shell = ""; }), std::nullopt, true},  // the default shell
+        {"password in /etc/shadow", *e, std::string_view("$y$j9T$abc$def"), true},
+        {"empty password", *e, std::string_view(""), true},
+        {"password in /etc/passwd", with([](PasswdEntry& x) { x.password = "$6$salt$hash"; }), std::nullopt, true},
+        {"password in /etc/passwd", with([](PasswdEntry& x) { x.password = ""; }), std::nullopt, true},
+        {"home", with([](PasswdEntry& x) { x.home = "/home/banger-signal"; }), std::string_view("!"), true},
+    };
+    for (const Row& row : rows) {
+        CAPTURE(row.what);
+        auto problem = login_problem(row.entry, row.shadow, row.home_exists);
+        REQUIRE(problem);
+        CHECK(problem->find(row.what == std::string("empty password") ? "empty password" : row.what) !=
+              std::string::npos);
+    }
+    // A home that does not exist is none.
+    CHECK_FALSE(login_problem(with([](PasswdEntry& x) { x.home = "/nonexistent"; }), std::nullopt, false));
+}
+
+TEST_CASE("passwd: the password field of /etc/shadow") {
+    const std::string shadow = "root:$y$abc:19000:0:99999:7:::\nbanger-signal-old:x:1\nbanger-signal:!*:19000::::::\n";
+    CHECK(find_shadow_password(shadow, "banger-signal") == "!*");
+    CHECK(find_shadow_password(shadow, "root") == "$y$abc");
+    CHECK_FALSE(find_shadow_password(shadow, "banger"));
+    CHECK_FALSE(find_shadow_password("banger-signal", "banger-signal"));
+    CHECK(find_shadow_password("banger-signal::", "banger-signal") == "");
+}
