@@ -25,7 +25,7 @@ _banger_signal() {
     esac
 
     COMPREPLY=($(compgen -W '--pid --signal --dry-run --json --config --verbose
-        --wait --kill-after --door --list --doctor --serve --help --version' -- "$cur"))
+        --wait --kill-after --door --all --list --doctor --serve --help --version' -- "$cur"))
 }
 
 complete -F _banger_signal banger-signal

@@ -101,6 +101,9 @@ std::variant<CommandLine, int> parse_command_line(int argc, char** argv) {
     app.add_flag("--doctor", cli.doctor,
                  "check the installation (binary, polkit policy and rules, group, authorization, config, cgroups, "
                  "pidfd); run it unprivileged; exit 0 if nothing fails, else 8");
+    app.add_flag("--all", request.all,
+                 "instead of --pid: every process --list would show, pinned in that same pass, with every check "
+                 "--pid has (--all --dry-run --json: a preview)");
     app.add_flag("--list", request.list,
                  "list every process banger-signal would accept (pid, match, exe, cgroup, api socket, start time)");
     app.footer(

@@ -92,12 +92,16 @@ Status start_talking(const Context& ctx) {
 
 // The service's own main and control process are in its cgroup but are not
 // VMs: systemd is asked, over the bus, once, only if a target may be one.
-void refuse_service_processes(const Context& ctx, std::span<Candidate> candidates) {
+// --all found its targets as --list does, and --list does not show these:
+// they are left out, not refused (if systemd cannot say, still refused, 9).
+void refuse_service_processes(const Context& ctx, std::vector<Candidate>& candidates, bool leave_out_own) {
     ServiceProcessGuard service(ctx.config.service_cgroup);
     for (Candidate& c : candidates) {
         if (!c.pin) continue;
         if (auto own = service.refusal(c.report.pid, c.report.match, c.ppid)) c.refuse(std::move(*own));
     }
+    if (!leave_out_own) return;
+    std::erase_if(candidates, [](const Candidate& c) { return c.report.outcome == Outcome::Protected; });
 }
 
 // polkit, for this signal (and KILL, when --kill-after may send it) and
@@ -179,6 +183,7 @@ CallReport new_report(const Request& request) {
     CallReport report;
     report.dry_run = request.dry_run;
     report.list = request.list;
+    report.all = request.all;
     return report;
 }
 
@@ -240,13 +245,37 @@ CallReport act(CallReport report, const Context& ctx, const Request& request, co
         }
         return report;
     }
-    std::vector<Candidate> candidates(args.pids.size());
-    for (std::size_t i = 0; i < args.pids.size(); ++i) candidates[i].report.pid = args.pids[i];
-    for (Candidate& c : candidates) judge(ctx, c);
-    if (auto talking = start_talking(ctx); !talking) {
-        return fail_call(std::move(report), std::move(talking).failure(), request.pid_args, pid_max);
+    std::vector<Candidate> candidates;
+    if (request.all) {
+        // Every process --list would show, pinned and judged in that same pass.
+        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        if (!found) return fail_call(std::move(report), std::move(found).failure(), request.pid_args, pid_max);
+        std::vector<ListCandidate> accepted = std::move(found).value();
+        for (ListCandidate& f : accepted) {
+            Candidate c;
+            c.report.pid = f.listed.pid;
+            c.report.match = f.listed.match;
+            c.report.cgroup = std::move(f.listed.cgroup);
+            c.report.exe = std::move(f.listed.exe);
+            c.report.api_sock = std::move(f.listed.api_sock);
+            c.pin = std::move(f.pin);
+            c.ppid = f.ppid;
+            candidates.push_back(std::move(c));
+        }
+    } else {
+        candidates.resize(args.pids.size());
+        for (std::size_t i = 0; i < args.pids.size(); ++i) candidates[i].report.pid = args.pids[i];
+        for (Candidate& c : candidates) judge(ctx, c);
     }
-    refuse_service_processes(ctx, candidates);
+    if (auto talking = start_talking(ctx); !talking) {
+        std::vector<std::string> named;  // --all: the pids it found, each refused
+        if (request.all) {
+            for (const Candidate& c : candidates) named.push_back(std::to_string(c.report.pid));
+        }
+        return fail_call(std::move(report), std::move(talking).failure(), request.all ? named : request.pid_args,
+                         pid_max);
+    }
+    refuse_service_processes(ctx, candidates, request.all);
     authorize(ctx, candidates);
     for (Candidate& c : candidates) {
         if (c.pin) deliver(ctx, c);

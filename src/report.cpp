@@ -165,8 +165,9 @@ std::string_view door_name(Door door) noexcept {
 }
 
 CallView caller_view(const CallReport& report) {
-    CallView view{report.door, report.signal_name, report.dry_run, report.list, report.call_failure, report.elevation,
-                  {},          report.listed};
+    CallView view{report.door,  report.signal_name,  report.dry_run,   report.list,
+                  report.all,   report.call_failure, report.elevation, {},
+                  report.listed};
     view.targets.reserve(report.targets.size());
     for (const auto& t : report.targets) view.targets.push_back(view_of(report, t));
     return view;
@@ -189,6 +190,9 @@ std::vector<std::string> human_lines(const CallView& view, bool verbose) {
         return lines;
     }
     if (view.list) return lines;  // the listing goes to stdout (list_table / json_lines)
+    if (view.all && view.targets.empty() && verbose) {
+        lines.emplace_back("banger-signal: --all: no banger VM to signal");
+    }
     for (const auto& t : view.targets) {
         if (succeeded(t.outcome)) {
             if (!verbose) continue;
@@ -282,6 +286,12 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     }
     if (report.list) {
         lines.push_back({Outcome::Delivered, fmt::format("{} list=1 accepted={}", who, report.listed.size())});
+        return lines;
+    }
+    if (report.all && report.targets.empty()) {
+        // --all found nothing to signal: on record all the same.
+        lines.push_back({Outcome::Delivered, fmt::format("{} all=1 signal={} dry_run={} accepted=0", who,
+                                                         audit_word(report.signal_name), report.dry_run ? 1 : 0)});
         return lines;
     }
     for (const auto& t : report.targets) {

@@ -69,6 +69,7 @@ struct CallReport {
     std::string signal_name = "TERM";
     bool dry_run = false;
     bool list = false;                              // --list: `listed` holds the accepted processes
+    bool all = false;                               // --all: `targets` are what it found
     std::optional<std::chrono::milliseconds> wait;  // --wait or --kill-after
     bool kill_after = false;                        // the wait was --kill-after's
     uid_t caller_uid = 0;
@@ -103,6 +104,7 @@ struct CallView {
     std::string signal_name = "TERM";
     bool dry_run = false;
     bool list = false;
+    bool all = false;  // --all: targets are what it found
     std::optional<Failure> call_failure;
     std::optional<PkexecRefusal> elevation;
     std::vector<TargetView> targets;

@@ -80,6 +80,12 @@ std::variant<Request, CallError> signal_request(const JsonValue& parameters) {
             } else if (value.kind != Kind::Null) {
                 return invalid(name);
             }
+        } else if (name == "all") {
+            if (value.kind == Kind::Boolean) {
+                request.all = value.boolean;
+            } else if (value.kind != Kind::Null) {
+                return invalid(name);
+            }
         } else if (name == "dry_run") {
             if (value.kind == Kind::Boolean) {
                 request.dry_run = value.boolean;
@@ -99,7 +105,7 @@ std::variant<Request, CallError> signal_request(const JsonValue& parameters) {
             return invalid(name);
         }
     }
-    if (!has_pids) return invalid("pids");
+    if (!has_pids && !request.all) return invalid("pids");
     return request;
 }
 
@@ -451,12 +457,14 @@ std::string interface_description() {
         "  door: string\n"
         ")\n"
         "\n"
-        "# Signal each pid that is a banger VM, as banger-signal --pid P... does: signal\n"
-        "# (default TERM), dry_run, and wait or kill_after in seconds (at most three\n"
-        "# decimals). code is the call's exit status; a call refused as a whole is an\n"
-        "# error named after its outcome instead.\n"
+        "# Signal each pid that is a banger VM, as banger-signal --pid P... does, or with\n"
+        "# all (and no pids) every process List would show: signal (default TERM),\n"
+        "# dry_run, and wait or kill_after in seconds (at most three decimals). code is\n"
+        "# the call's exit status; a call refused as a whole is an error named after its\n"
+        "# outcome instead.\n"
         "method Signal(\n"
-        "  pids: []int,\n"
+        "  pids: ?[]int,\n"
+        "  all: ?bool,\n"
         "  signal: ?string,\n"
         "  dry_run: ?bool,\n"
         "  wait: ?float,\n"
@@ -502,7 +510,11 @@ std::string call_for(const Request& request) {
         (void)std::from_chars(arg.data(), arg.data() + arg.size(), pid);
         pids.push_back(pid);
     }
-    parameters["pids"] = std::move(pids);
+    if (request.all) {
+        parameters["all"] = true;
+    } else {
+        parameters["pids"] = std::move(pids);
+    }
     if (request.signal_arg) parameters["signal"] = *request.signal_arg;
     if (request.dry_run) parameters["dry_run"] = true;
     // Durations as numbers of seconds: "5" stays an integer, "0.25" a
@@ -528,6 +540,7 @@ Result<CallView> read_reply(std::string_view message, const Request& request) {
     CallView view;
     view.door = Door::Socket;
     view.list = request.list;
+    view.all = request.all;
     view.dry_run = request.dry_run;
     Reader envelope(reply, "the reply");
     const JsonValue* error = envelope.take("error");

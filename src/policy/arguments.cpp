@@ -11,12 +11,13 @@ namespace banger {
 
 namespace {
 
-Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& args, std::uint32_t pid_max, bool list) {
-    if (list) {
-        if (!args.empty()) return Failure{Outcome::UsageError, "--list takes no --pid"};
+Result<std::vector<std::uint32_t>> parse_pids(const std::vector<std::string>& args, std::uint32_t pid_max, bool list,
+                                              bool all) {
+    if (list || all) {
+        if (!args.empty()) return Failure{Outcome::UsageError, list ? "--list takes no --pid" : "--all takes no --pid"};
         return std::vector<std::uint32_t>{};
     }
-    if (args.empty()) return Failure{Outcome::UsageError, "--pid is required"};
+    if (args.empty()) return Failure{Outcome::UsageError, "--pid (or --all) is required"};
     if (args.size() > kMaxPidsPerCall) {
         return Failure{Outcome::UsageError,
                        fmt::format("too many pids ({}; at most {} per call)", args.size(), kMaxPidsPerCall)};
@@ -44,10 +45,11 @@ Result<Arguments> parse_arguments(const Request& request, std::uint32_t pid_max)
         return Failure{Outcome::UsageError,
                        "--list cannot be combined with --signal, --wait, --kill-after or --dry-run"};
     }
+    if (request.list && request.all) return Failure{Outcome::UsageError, "use either --list or --all, not both"};
     if (request.wait_arg && request.kill_after_arg) {
         return Failure{Outcome::UsageError, "use either --wait or --kill-after, not both"};
     }
-    auto pids = parse_pids(request.pid_args, pid_max, request.list);
+    auto pids = parse_pids(request.pid_args, pid_max, request.list, request.all);
     if (!pids) return std::move(pids).failure();
     args.pids = std::move(pids).value();
     if (request.wait_arg) {

@@ -21,6 +21,7 @@ struct Request {
     std::optional<std::string> kill_after_arg;
     bool dry_run = false;
     bool list = false;
+    bool all = false;  // every process --list would show, instead of --pid
 };
 
 struct Arguments {

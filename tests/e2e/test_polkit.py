@@ -19,6 +19,7 @@ import subprocess
 import sys
 import unittest
 
+from all_cases import AllCases
 from banger_test import sandbox
 from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PKEXEC_NOT_AUTHORIZED,
                                PROTECTED, SIGNAL_REFUSED)
@@ -242,6 +243,24 @@ class AdminRule(E2ETestCase):
         # ...and the 7 above came from the rule, not from a failed elevation:
         r = SB.signal_direct(SB.member, ['--pid', str(vm.pid), '--signal', 'SIGTERM'])
         self.assertDelivered(r, vm)
+
+
+class All(AllCases, E2ETestCase):
+    """--all through pkexec (twin of test_socket_door.py's All)."""
+
+    DOOR = 'pkexec'
+
+    def sb(self) -> sandbox.Sandbox:
+        return SB
+
+    def call(self, user, args: list[str]) -> sandbox.Result:
+        return SB.pkexec(user, args)
+
+    def test_all_outsider_refused_by_pkexec(self):
+        vms, others = self.world()
+        r = SB.pkexec(SB.other, ['--all', '--json'])
+        self.assertExit(r, PKEXEC_NOT_AUTHORIZED)
+        self.assertAllAlive(r, vms + others)
 
 
 def main() -> int:

@@ -147,6 +147,20 @@ class OwnProcesses(ServiceTestCase):
                                  vm2.pid: OK, child.pid: OK}, r.describe())
         self.assertAskedOnce(asked, r)
 
+    def test_all_leaves_them_out(self):
+        # --all signals what --list shows: the service's own are not refused, just not there.
+        SB.stop_targets()
+        main, control, vm = (self.adopted() for _ in range(3))
+        FAKE.main_pid, FAKE.control_pid = main.pid, control.pid
+        child = SB.spawn_vm()
+        r, asked = self.call('--all', '--json')
+        self.assertExit(r, OK)
+        self.assertEqual(sorted(self.json_by_pid(r)), sorted([vm.pid, child.pid]), r.describe())
+        self.assertTrue(vm.gone_within(5) and child.gone_within(5), r.describe())
+        self.assertAlive(r, main)
+        self.assertAlive(r, control)
+        self.assertAskedOnce(asked, r)
+
     def test_unit_not_loaded_has_no_own_processes(self):
         # systemd knows no such unit (NoSuchUnit): nothing of it runs, nothing is refused.
         FAKE.unit = 'another.service'
@@ -185,6 +199,19 @@ class SystemdCannotAnswer(ServiceTestCase):
         vm = SB.spawn_vm()
         r, _ = self.call('--pid', str(vm.pid))
         self.assertDelivered(r, vm)
+
+    def test_all_refuses_what_may_be_own(self):
+        # --all cannot leave out what it cannot tell apart: refused (9), as with --pid.
+        SB.stop_targets()
+        FAKE.stop_answering()
+        maybe_own = self.adopted()
+        vm = SB.spawn_vm()
+        r, _ = self.call('--all', '--json')
+        self.assertExit(r, SYSTEM_ERROR)
+        codes = {pid: obj['code'] for pid, obj in self.json_by_pid(r).items()}
+        self.assertEqual(codes, {maybe_own.pid: SYSTEM_ERROR, vm.pid: OK}, r.describe())
+        self.assertAlive(r, maybe_own)
+        self.assertTrue(vm.gone_within(5), r.describe())
 
     def test_hung_fails_closed(self):
         FAKE.answering = False               # takes the call, never replies

@@ -32,6 +32,7 @@ from banger_test import sandbox
 from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PROTECTED, SIGNAL_REFUSED,
                                STILL_RUNNING, USAGE)
 from banger_test.pause import Pause
+from all_cases import AllCases
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
@@ -691,6 +692,24 @@ class Instance(DoorTestCase):
         pause.resume()
         _, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, OK, err)
+
+
+class All(AllCases, DoorTestCase):
+    """--all through the socket (twin of test_polkit.py's All)."""
+
+    DOOR = 'socket'
+
+    def sb(self) -> sandbox.Sandbox:
+        return SB
+
+    def call(self, user, args: list[str]) -> sandbox.Result:
+        return SB.through_socket(user, args)
+
+    def test_all_outsider_refused_whole(self):
+        vms, others = self.world()
+        r = SB.through_socket(SB.other, ['--all', '--json'])
+        self.assertExit(r, NOT_AUTHORIZED)
+        self.assertAllAlive(r, vms + others)
 
 
 def main() -> int:

@@ -185,6 +185,29 @@ class List(harness.BangerTestCase):
         stop_churn()
         self.assertEqual(churn.returncode, 0)
 
+    def test_all_dry_run_is_exactly_the_list(self):
+        # --all previews exactly what --list shows, each as it would deliver it.
+        r = self.run_bs("--all", "--dry-run", "--json")
+        self.assertExit(r, OK)
+        objs = self.json_lines(r)
+        self.assertExactlyAccepted([o["pid"] for o in objs], r)
+        for o in objs:
+            self.assertEqual((o["outcome"], o["dry_run"]), ("would-deliver", True), o)
+        for label, proc in list(self.accepted.values()) + list(self.decoys.values()):
+            with self.subTest(process=label):
+                self.assertAlive(proc, "--all --dry-run signalled it")
+
+    def test_all_signals_exactly_the_accepted(self):
+        r = self.run_bs("--all", "--signal", "TERM", "--json")
+        self.assertExit(r, OK)
+        self.assertExactlyAccepted([o["pid"] for o in self.json_lines(r)], r)
+        for label, vm in self.accepted.values():
+            with self.subTest(vm=label):
+                self.assertEqual(vm.wait(timeout=5), -15)
+        for label, proc in self.decoys.values():
+            with self.subTest(decoy=label):
+                self.assertAlive(proc, "--all signalled a decoy")
+
     def test_combinations_are_usage_errors(self):
         vm = self.vms("service cgroup")
         for args in (["--pid", vm.pid], ["--signal", "TERM"], ["--signal", "KILL"],
@@ -193,6 +216,11 @@ class List(harness.BangerTestCase):
                 r = self.run_bs("--list", *args, "--json")
                 self.assertExit(r, USAGE)
                 self.assertEqual(r.out, "")
+                self.assertAlive(vm)
+        for args in (["--pid", vm.pid], ["--list"]):
+            with self.subTest(args=["--all", *args]):
+                r = self.run_bs("--all", *args, "--signal", "KILL", "--json")
+                self.assertExit(r, USAGE)
                 self.assertAlive(vm)
 
     def test_not_root_not_authorized(self):

@@ -181,6 +181,24 @@ TEST_CASE("report: --list is what it lists") {
     CHECK(human_lines(caller_view(r), true).empty());
 }
 
+TEST_CASE("report: --all that found nothing succeeds, on record") {
+    CallReport r;
+    r.all = true;
+    r.caller_uid = 1000;
+    CHECK(exit_code_of(caller_view(r)) == 0);
+    CHECK(json_lines(caller_view(r)).empty());
+    CHECK(human_lines(caller_view(r), false).empty());
+    CHECK(human_lines(caller_view(r), true) == std::vector<std::string>{"banger-signal: --all: no banger VM to signal"});
+    const auto audited = audit_lines(r);
+    REQUIRE(audited.size() == 1);
+    CHECK(audited[0].text.find(" all=1 signal=TERM dry_run=0 accepted=0") != std::string::npos);
+    // With targets, each has its own line, as with --pid.
+    r.targets.push_back(TargetReport{.pid = 7, .outcome = Outcome::Delivered, .match = Match::Cgroup});
+    CHECK(audit_lines(r).size() == 1);
+    CHECK(audit_lines(r)[0].text.find(" pid=7 ") != std::string::npos);
+    CHECK(human_lines(caller_view(r), true)[0].find("pid 7: delivered") != std::string::npos);
+}
+
 TEST_CASE("report: a refused process that is not the caller's shows only the rule that failed") {
     CallReport r;
     r.caller_uid = 1000;

@@ -96,6 +96,8 @@ TEST_CASE("varlink: wrong parameters get InvalidParameter, naming the first") {
     };
     const Row rows[] = {
         {"{}", "pids"},
+        {R"({"all":false})", "pids"},
+        {R"({"pids":[5],"all":1})", "all"},
         {R"({"pids":5})", "pids"},
         {R"({"pids":["5"]})", "pids"},
         {R"({"pids":[-5]})", "pids"},
@@ -192,6 +194,7 @@ TEST_CASE("varlink: a Signal call is the command line's request") {
         {R"({"pids":[5],"wait":0.0001})", Outcome::UsageError},
         {R"({"pids":[5],"wait":3601})", Outcome::UsageError},
         {R"({"pids":[5],"wait":1,"kill_after":1})", Outcome::UsageError},
+        {R"({"pids":[5],"all":true})", Outcome::UsageError},  // --all takes no --pid
     };
     for (const auto& row : rows) {
         CAPTURE(row.parameters);
@@ -355,4 +358,11 @@ TEST_CASE("varlink: the client's call is read as the request it was made from") 
     r = Request{};
     r.list = true;
     CHECK(taken(varlink::call_for(r)).kind == Asked::Kind::List);
+    r = Request{};
+    r.all = true;
+    r.dry_run = true;
+    a = taken(varlink::call_for(r));
+    CHECK(a.request.all);
+    CHECK(a.request.pid_args.empty());
+    CHECK(parse_arguments(a.request, kPidMaxLimit).ok());
 }

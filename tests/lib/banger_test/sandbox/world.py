@@ -159,6 +159,10 @@ class Sandbox:
               ready_fd: bool = True, timeout: float = 10.0) -> Target:
         return self._targets.spawn(exe, args, cgroup, argv0, env, ready_fd, timeout)
 
+    def stop_targets(self) -> None:
+        """Stop every target started so far (a test that acts on every VM starts from none)."""
+        self._targets.stop_all()
+
     def spawn_vm(self, cgroup: str | None = None, api_sock: str | None = None,
                  exe: str | None = None, argv0: str | None = None,
                  env: dict[str, str] | None = None) -> Target:
