@@ -88,7 +88,7 @@ def measure(doors: list[str], count: int, rounds: int, tag: str) -> dict[str, fl
     times: dict[str, list[float]] = {d: [] for d in doors}
     for r in range(rounds):
         order = doors[r % len(doors):] + doors[:r % len(doors)]
-        vms = {d: start_vms(f'{tag}{r}{d[0]}', count) for d in order}
+        vms = {d: start_vms(f'{tag}{r}-{d}', count) for d in order}
         for d in order:
             times[d].append(stop(d, vms[d]))
     return {d: round(statistics.median(t) * 1000, 1) for d, t in times.items()}
@@ -113,8 +113,9 @@ def main() -> int:
     ap.add_argument('--doors', default='socket,pkexec,systemctl')
     args = ap.parse_args()
     doors = args.doors.split(',')
-    one = measure(doors, 1, args.rounds_one, 'o')
-    many = measure(doors, args.many, args.rounds_many, 'm') if args.rounds_many else {}
+    run = os.getpid()  # a later run (another sandbox variant) names its units afresh
+    one = measure(doors, 1, args.rounds_one, f'{run}o')
+    many = measure(doors, args.many, args.rounds_many, f'{run}m') if args.rounds_many else {}
     print(json.dumps({'one': one, 'one_ratios': ratios(one), 'many': many,
                       'many_ratios': ratios(many), 'count': args.many}))
     return 0
