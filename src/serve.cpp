@@ -94,6 +94,7 @@ Ready get_ready(const Connection& conn) {
     if (!hold_async_signals()) note(Failure{Outcome::SystemError, "cannot hold signals"});
     if (!leave_real_time()) note(Failure{Outcome::SystemError, "cannot leave a real-time scheduling policy"});
     note(normalize_limits(kMaxPidsPerCall));
+    note(instance_holds_working_caps());
     auto helper = find_helper_user();
     if (helper) {
         ready.helper = helper.value();

@@ -185,6 +185,21 @@ Status give_up_reading() {
     return Done{};
 }
 
+Status instance_holds_working_caps() {
+    if (capng_get_caps_process() != 0) return Failure{Outcome::SystemError, "libcap-ng: cannot read the capabilities"};
+    for (int cap : kWorkingCaps) {
+        if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned int>(cap)) == 0) {
+            std::string name = capng_capability_to_name(static_cast<unsigned int>(cap));
+            for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            return Failure{Outcome::ConfigError,
+                           fmt::format("the socket door lacks CAP_{}: banger-signal@.service must say "
+                                       "AmbientCapabilities=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+                                       name)};
+        }
+    }
+    return Done{};
+}
+
 Status settle_instance(const HelperUser& user) {
     uid_t ruid = 0;
     uid_t euid = 0;
@@ -200,17 +215,6 @@ Status settle_instance(const HelperUser& user) {
             fmt::format("the socket door runs as uid {} gid {}, not as {} ({}:{}): banger-signal@.service "
                         "must say User={} and Group={}",
                         euid, egid, BANGER_HELPER_USER, user.uid, user.gid, BANGER_HELPER_USER, BANGER_HELPER_USER)};
-    }
-    if (capng_get_caps_process() != 0) return Failure{Outcome::SystemError, "libcap-ng: cannot read the capabilities"};
-    for (int cap : kWorkingCaps) {
-        if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned int>(cap)) == 0) {
-            std::string name = capng_capability_to_name(static_cast<unsigned int>(cap));
-            for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            return Failure{Outcome::ConfigError,
-                           fmt::format("the socket door lacks CAP_{}: banger-signal@.service must say "
-                                       "AmbientCapabilities=CAP_KILL CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
-                                       name)};
-        }
     }
     // The ambient set goes (nothing here execs, and nothing may inherit it),
     // and with the inheritable set every capability but the working ones.

@@ -67,9 +67,15 @@ enum class Phase { Reading, Signalling };
 // Phase::Signalling proves it once the bus's threads run.
 [[nodiscard]] Status give_up_reading();
 
+// Whether the socket door's instance was handed the working capabilities
+// (systemd's AmbientCapabilities=): a ConfigError naming the setting if not.
+// Asked first, before anything is read: without CAP_DAC_READ_SEARCH the
+// instance could not even read /etc/shadow for find_helper_user().
+[[nodiscard]] Status instance_holds_working_caps();
+
 // The socket door's instance, as banger-signal@.service started it: already
-// `user` (checked here, ids and groups: never root), handed the working
-// capabilities as ambient ones by systemd. Keeps exactly those, effective
+// `user` (checked here, ids and groups: never root), holding the working
+// capabilities (instance_holds_working_caps). Keeps exactly those, effective
 // and permitted, clears the inheritable and ambient sets, sets
 // no_new_privs, and checks every thread as verify_working_threads() does.
 // ConfigError naming the unit's setting when the instance is not what the

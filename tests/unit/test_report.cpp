@@ -188,7 +188,8 @@ TEST_CASE("report: --all that found nothing succeeds, on record") {
     CHECK(exit_code_of(caller_view(r)) == 0);
     CHECK(json_lines(caller_view(r)).empty());
     CHECK(human_lines(caller_view(r), false).empty());
-    CHECK(human_lines(caller_view(r), true) == std::vector<std::string>{"banger-signal: --all: no banger VM to signal"});
+    CHECK(human_lines(caller_view(r), true) ==
+          std::vector<std::string>{"banger-signal: --all: no banger VM to signal"});
     const auto audited = audit_lines(r);
     REQUIRE(audited.size() == 1);
     CHECK(audited[0].text.find(" all=1 signal=TERM dry_run=0 accepted=0") != std::string::npos);
