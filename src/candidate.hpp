@@ -35,6 +35,7 @@ struct Context {
     int hangup_fd = -1;                             // the socket door's connection: a hangup ends a wait
     HelperUser helper{};                            // whom every thread must be, once the bus is on
     bool instance = false;                          // the socket door's: it asks the gate itself
+    const Answer* answer = nullptr;                 // how the door answers a call that must end now
 
     [[nodiscard]] Scope scope() const { return Scope{config.service_cgroup, config.runtime_dir, same_cgroup_ns}; }
 };

@@ -16,6 +16,7 @@
 #include "sys/audit.hpp"
 #include "sys/config_file.hpp"
 #include "sys/confine.hpp"
+#include "sys/deadline.hpp"
 #include "sys/hardening.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/polkit.hpp"
@@ -63,13 +64,17 @@ void judge(const Context& ctx, Candidate& c) {
     c.pin = std::move(process);
 }
 
-// Between reading and talking: every fact is read, so CAP_SYS_PTRACE and
+// Between reading and talking: every fact is read (the judging deadline's
+// watcher is gone), so CAP_SYS_PTRACE and
 // CAP_DAC_READ_SEARCH go before the first byte goes to any bus (polkit's,
 // systemd's); GLib's threads are then born with CAP_KILL alone, and every
 // thread is checked. The socket door's instance then asks the gate about its
 // peer, as pkexec did before the pkexec door's helper ran: a peer polkit
 // refuses learns nothing of what was read, the call is refused whole (7).
-Status start_talking(const Context& ctx) {
+Status start_talking(const Context& ctx, Deadline* judging) {
+    if (judging != nullptr) {
+        if (auto ended = judging->end(); !ended) return ended;
+    }
     if (auto given_up = give_up_reading(); !given_up) return given_up;
     // polkitd takes checks with details about another user's process from
     // the helper user (the policy names it the actions' owner), so the bus
@@ -222,18 +227,53 @@ Arguments take_arguments(CallReport& report, Arguments args) {
     return args;
 }
 
+// Reading every target's facts ends within this, or the call does.
+constexpr std::chrono::seconds kJudgingLimit{10};
+
+// Past the judging deadline, on the deadline's thread (the call's own is
+// still waiting on a file system): the stalled pid goes on record, the call
+// is answered and logged as a system error of the whole call (nothing has
+// been signalled yet), and the process ends. A read that a fatal signal can
+// end ends with it; one it cannot (a FUSE request its server took and never
+// answers) keeps the process until that file system lets go, but the caller
+// has its answer, and its pipes and connection their end.
+[[noreturn]] void end_stalled(const Context& ctx, CallReport report, const std::vector<std::string>& pid_args,
+                              std::uint32_t pid_max, std::uint32_t pid) {
+    audit(Outcome::SystemError,
+          stalled_audit_line(ctx.caller_uid, ctx.identity.caller_pid, ctx.door, pid,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(kJudgingLimit)));
+    CallReport stalled =
+        fail_call(std::move(report), Failure{Outcome::SystemError, stalled_reason(kJudgingLimit)}, pid_args, pid_max);
+    if (ctx.answer != nullptr) (*ctx.answer)(stalled);
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, ctx.hangup_fd}) {
+        if (fd >= 0) (void)::close(fd);
+    }
+    ::_exit(exit_code(Outcome::SystemError));
+}
+
 // The end both doors share, once everything is open: read every fact (pin
 // and judge), start talking (start_talking), then ask systemd and polkit,
 // signal and wait. A failure to start talking refuses the call whole.
 CallReport act(CallReport report, const Context& ctx, const Request& request, const Arguments& args,
                std::uint32_t pid_max) {
+    // Reading every fact waits on files others may serve: it ends in time,
+    // or the call does (end_stalled).
+    Deadline deadline(kJudgingLimit,
+                      [&ctx, stalled = report, pid_args = request.pid_args, pid_max](std::uint32_t pid) mutable {
+                          end_stalled(ctx, std::move(stalled), pid_args, pid_max, pid);
+                      });
+    if (!deadline.watching()) {
+        return fail_call(std::move(report), Failure{Outcome::SystemError, "cannot start the judging deadline's thread"},
+                         request.pid_args, pid_max);
+    }
+    const auto reading = [&deadline](std::uint32_t pid) { deadline.reading(pid); };
     if (request.list) {
-        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope(), reading);
         if (!found) {
             report.call_failure = std::move(found).failure();
             return report;
         }
-        if (auto talking = start_talking(ctx); !talking) {
+        if (auto talking = start_talking(ctx, &deadline); !talking) {
             report.call_failure = std::move(talking).failure();
             return report;
         }
@@ -248,7 +288,7 @@ CallReport act(CallReport report, const Context& ctx, const Request& request, co
     std::vector<Candidate> candidates;
     if (request.all) {
         // Every process --list would show, pinned and judged in that same pass.
-        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope());
+        auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope(), reading);
         if (!found) return fail_call(std::move(report), std::move(found).failure(), request.pid_args, pid_max);
         std::vector<ListCandidate> accepted = std::move(found).value();
         for (ListCandidate& f : accepted) {
@@ -265,9 +305,12 @@ CallReport act(CallReport report, const Context& ctx, const Request& request, co
     } else {
         candidates.resize(args.pids.size());
         for (std::size_t i = 0; i < args.pids.size(); ++i) candidates[i].report.pid = args.pids[i];
-        for (Candidate& c : candidates) judge(ctx, c);
+        for (Candidate& c : candidates) {
+            reading(c.report.pid);
+            judge(ctx, c);
+        }
     }
-    if (auto talking = start_talking(ctx); !talking) {
+    if (auto talking = start_talking(ctx, &deadline); !talking) {
         std::vector<std::string> named;  // --all: the pids it found, each refused
         if (request.all) {
             for (const Candidate& c : candidates) named.push_back(std::to_string(c.report.pid));
@@ -288,7 +331,7 @@ CallReport act(CallReport report, const Context& ctx, const Request& request, co
 
 }  // namespace
 
-CallReport run(const Request& request, const Decision& decision) {
+CallReport run(const Request& request, const Decision& decision, const Answer& answer) {
     CallReport report = new_report(request);
     report.door = decision.door;
     report.caller_pid = ::getppid();  // pkexec execs us: our parent is the caller
@@ -341,11 +384,12 @@ CallReport run(const Request& request, const Decision& decision) {
         .kill_after = report.kill_after,
         .caller = caller ? &caller.value() : nullptr,
         .helper = helper.value(),
+        .answer = &answer,
     };
     return act(std::move(report), ctx, request, args, pid_max);
 }
 
-CallReport serve_call(const Request& request, const Instance& instance) {
+CallReport serve_call(const Request& request, const Instance& instance, const Answer& answer) {
     const PinnedCaller& peer = instance.peer;
     CallReport report = new_report(request);
     report.door = Door::Socket;
@@ -382,10 +426,11 @@ CallReport serve_call(const Request& request, const Instance& instance) {
         .hangup_fd = instance.connection,
         .helper = instance.helper,
         .instance = true,
+        .answer = &answer,
     };
     if (!config) {
         // A broken install record is told only to a peer the gate lets in.
-        if (auto talking = start_talking(ctx); !talking) return refuse(std::move(talking).failure());
+        if (auto talking = start_talking(ctx, nullptr); !talking) return refuse(std::move(talking).failure());
         return refuse(std::move(config).failure());
     }
     return act(std::move(report), ctx, request, args, pid_max);

@@ -29,7 +29,8 @@ namespace banger {
 
 // The whole privileged call (decision.mode is Privileged): signal the
 // targets, or with `list`, report every process that would be accepted.
-[[nodiscard]] CallReport run(const Request& request, const Decision& decision);
+// `answer` ends a call that cannot go on (its judging stalled) at once.
+[[nodiscard]] CallReport run(const Request& request, const Decision& decision, const Answer& answer);
 
 // What the socket door's instance has made ready before its call is read
 // (serve.cpp): /proc, the helper user it runs as, the caller it serves.
@@ -43,6 +44,6 @@ struct Instance {
 // The same call, served by the socket door's instance for its peer: the
 // gate pkexec would have asked (org.banger.signal.run about the peer), then
 // the same recipe.
-[[nodiscard]] CallReport serve_call(const Request& request, const Instance& instance);
+[[nodiscard]] CallReport serve_call(const Request& request, const Instance& instance, const Answer& answer);
 
 }  // namespace banger

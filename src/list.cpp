@@ -37,12 +37,14 @@ std::vector<std::uint32_t> list_candidates(int proc_fd, const Scope& scope, cons
 
 }  // namespace
 
-Result<std::vector<ListCandidate>> find_accepted(int proc_fd, const Identity& identity, const Scope& scope) {
+Result<std::vector<ListCandidate>> find_accepted(int proc_fd, const Identity& identity, const Scope& scope,
+                                                 const std::function<void(std::uint32_t)>& reading) {
     auto pids = list_pids(proc_fd);
     if (!pids) return std::move(pids).failure();
     std::vector<ListCandidate> found;
     for (std::uint32_t number : list_candidates(proc_fd, scope, pids.value())) {
         if (refuse_protected_pid(number, identity)) continue;
+        reading(number);
         auto pid = Pid::from(number);
         if (!pid) continue;
         auto pinned = PinnedProcess::pin(proc_fd, *pid);

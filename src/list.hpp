@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "policy/judge.hpp"
@@ -22,9 +23,11 @@ struct ListCandidate {
 };
 
 // One pass over /proc, the same acceptance as signalling. Processes that
-// vanish mid-scan are skipped, not errors.
+// vanish mid-scan are skipped, not errors. `reading` hears of each pid
+// before its facts are read (the judging deadline names it if it stalls).
 [[nodiscard]] Result<std::vector<ListCandidate>> find_accepted(int proc_fd, const Identity& identity,
-                                                               const Scope& scope);
+                                                               const Scope& scope,
+                                                               const std::function<void(std::uint32_t)>& reading);
 
 // The listing: the candidates still alive but the service's own main and
 // control process (SystemError, and no listing, when systemd cannot say).

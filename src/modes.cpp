@@ -84,9 +84,14 @@ int refuse_mode(const CommandLine& cli, const Decision& decision, Failure failur
 }
 
 int privileged_mode(const CommandLine& cli, const Decision& decision) {
-    const CallReport report = run(cli.request, decision);
-    audit_all(report);
-    return emit(caller_view(report), cli.json, cli.verbose);
+    // Logged, then told; the same when the call must end early (flow.cpp).
+    int code = 0;
+    const Answer answer = [&cli, &code](const CallReport& report) {
+        audit_all(report);
+        code = emit(caller_view(report), cli.json, cli.verbose);
+    };
+    answer(run(cli.request, decision, answer));
+    return code;
 }
 
 std::optional<Failure> harden_as_root(int argc) {

@@ -274,6 +274,20 @@ std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, cons
                        audit_match(target.match), audit_quote(target.cgroup), audit_quote(target.exe.value_or("")));
 }
 
+std::string stalled_audit_line(uid_t caller_uid, int caller_pid, Door door, std::uint32_t pid,
+                               std::chrono::milliseconds limit) {
+    return fmt::format("{} pid={} event=stalled limit_ms={} reason={}", audit_caller(caller_uid, caller_pid, door), pid,
+                       limit.count(),
+                       audit_quote("reading its facts did not end in time (a file system that does not answer?)"));
+}
+
+std::string stalled_reason(std::chrono::seconds limit) {
+    return fmt::format(
+        "the targets' facts could not all be read within {} s: a file system did not answer (the audit log names the "
+        "process); nothing was signalled",
+        limit.count());
+}
+
 std::vector<AuditLine> audit_lines(const CallReport& report) {
     std::vector<AuditLine> lines;
     const std::string who = audit_caller(report.caller_uid, report.caller_pid, report.door);

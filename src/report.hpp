@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -143,5 +144,15 @@ struct AuditLine {
 // on record. The outcome line, when the call ends, says what came of it.
 [[nodiscard]] std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
                                              std::string_view signal);
+// Judging did not end in time ("event=stalled"): the pid whose facts were
+// being read. The caller is told stalled_reason(), which names no process
+// (the socket door asks its gate only after judging).
+[[nodiscard]] std::string stalled_audit_line(uid_t caller_uid, int caller_pid, Door door, std::uint32_t pid,
+                                             std::chrono::milliseconds limit);
+[[nodiscard]] std::string stalled_reason(std::chrono::seconds limit);
+
+// How a door answers a call it must end at once (the judging deadline):
+// logs the report and tells the caller, as at the call's normal end.
+using Answer = std::function<void(const CallReport&)>;
 
 }  // namespace banger

@@ -181,6 +181,14 @@ int serve_mode(bool with_connection) {
         }
     }
 
+    // Logged, then told (unless the call is oneway). The caller may have gone
+    // meanwhile: the audit has it all, nobody to tell.
+    const Answer answer = [&conn, oneway = asked->oneway](const CallReport& ended) {
+        audit_all(ended);
+        if (oneway) return;
+        (void)conn.write_message(varlink::call_reply(caller_view(ended)),
+                                 std::chrono::steady_clock::now() + kCallTimeout);
+    };
     CallReport report;
     if (ready.failure) {  // the peer could not be pinned
         report = check_arguments(asked->request);
@@ -191,12 +199,9 @@ int serve_mode(bool with_connection) {
         report.caller_uid = ids.uid;
         report.caller_pid = ids.pid;
     } else {
-        report = serve_call(asked->request, Instance{ready.proc.get(), *ready.helper, *ready.peer, conn.fd()});
+        report = serve_call(asked->request, Instance{ready.proc.get(), *ready.helper, *ready.peer, conn.fd()}, answer);
     }
-    audit_all(report);
-    if (asked->oneway) return 0;
-    // The caller may have gone meanwhile: the audit has it all, nobody to tell.
-    (void)conn.write_message(varlink::call_reply(caller_view(report)), std::chrono::steady_clock::now() + kCallTimeout);
+    answer(report);
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "sys/deadline.hpp"
+
 namespace banger {
 
 namespace {
@@ -55,9 +57,11 @@ void test_pause(std::string_view point) {
     const Pause& p = pause();
     if (p.paused < 0 || p.point != point) return;
     const std::string message = "paused " + std::string(point) + "\n";
+    hold_armed_deadline();  // the test holds the phase on purpose
     (void)!::write(p.paused, message.data(), message.size());
     char c = 0;
     while (p.resume >= 0 && ::read(p.resume, &c, 1) == 1 && c != '\n') {}
+    restart_armed_deadline();
 }
 
 }  // namespace banger

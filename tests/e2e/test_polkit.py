@@ -17,9 +17,11 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 from all_cases import AllCases
+from stall_cases import Stalled, StallCases
 from banger_test import sandbox
 from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PKEXEC_NOT_AUTHORIZED,
                                PROTECTED, SIGNAL_REFUSED)
@@ -261,6 +263,35 @@ class All(AllCases, E2ETestCase):
         r = SB.pkexec(SB.other, ['--all', '--json'])
         self.assertExit(r, PKEXEC_NOT_AUTHORIZED)
         self.assertAllAlive(r, vms + others)
+
+
+class Stall(StallCases, E2ETestCase):
+    """The judging deadline through pkexec (twin of test_socket_door.py's Stall)."""
+
+    def sb(self) -> sandbox.Sandbox:
+        return SB
+
+    def call(self, user, args: list[str]) -> sandbox.Result:
+        return SB.pkexec(user, args)
+
+    def stalled_call(self, fs, args: list[str]) -> Stalled:
+        mark = SB.syslog.mark()
+        started = time.monotonic()
+        p = subprocess.Popen(SB.as_user_argv(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args]),
+                             env=SB.user_env(SB.member), cwd='/', stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with p:
+            try:
+                # To its end: the helper closes its output once it has answered, even
+                # while a lookup the kernel will not give up keeps the process.
+                out = p.stdout.read()
+                answered = time.monotonic() - started
+                err = p.stderr.read()
+            finally:
+                fs.abort()
+            returncode = p.wait(10)
+        SB.syslog.sync()
+        return Stalled(returncode, out, err, answered, SB.syslog.since(mark))
 
 
 def main() -> int:

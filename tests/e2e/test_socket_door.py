@@ -33,6 +33,7 @@ from banger_test.codes import (NOT_AUTHORIZED, NOT_MANAGED, OK, PROTECTED, SIGNA
                                STILL_RUNNING, USAGE)
 from banger_test.pause import Pause
 from all_cases import AllCases
+from stall_cases import Stalled, StallCases
 
 SB: sandbox.Sandbox  # set in main() before the tests run
 
@@ -710,6 +711,24 @@ class All(AllCases, DoorTestCase):
         r = SB.through_socket(SB.other, ['--all', '--json'])
         self.assertExit(r, NOT_AUTHORIZED)
         self.assertAllAlive(r, vms + others)
+
+
+class Stall(StallCases, DoorTestCase):
+    """The judging deadline through the socket (twin of test_polkit.py's Stall)."""
+
+    def sb(self) -> sandbox.Sandbox:
+        return SB
+
+    def call(self, user, args: list[str]) -> sandbox.Result:
+        return SB.through_socket(user, args)
+
+    def stalled_call(self, fs, args: list[str]) -> Stalled:
+        started = time.monotonic()
+        r = SB.through_socket(SB.member, args)
+        answered = time.monotonic() - started
+        fs.abort()                  # the instance, answered, may still wait on it
+        self.assertNoInstanceLeft()
+        return Stalled(r.returncode, r.stdout, r.stderr, answered, r.log)
 
 
 def main() -> int:

@@ -19,6 +19,9 @@
 //                          once set up, so that /proc/<pid>/pagemap shows whether
 //                          anyone has read /proc/<pid>/cmdline since (a command
 //                          line of two pages or more)
+//   STANDIN_ARGS_ON=F      once set up, map file F over the pages wholly inside the
+//                          last argument (a long one): its argument pages are then
+//                          a file's, as an owner who serves F from FUSE would make them
 //   STANDIN_READY_FD=N     write "ready\n" there once set up (default: stdout)
 // Every other signal banger-signal may send keeps its default action, so the
 // parent can tell from waitpid() which signal arrived.
@@ -152,6 +155,28 @@ void drop_argument_pages(int argc, char** argv) {
     }
 }
 
+// The pages wholly inside the last argument become file F's (read-only,
+// private): reading them means reading F.
+void map_last_argument_on(const char* file, int argc, char** argv) {
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<std::uintptr_t>(argv[argc - 1]);
+    const std::uintptr_t last = first + std::strlen(argv[argc - 1]);
+    const std::uintptr_t lo = (first + page - 1) / page * page;
+    const std::uintptr_t hi = last / page * page;
+    if (hi <= lo) {
+        errno = EINVAL;
+        die("STANDIN_ARGS_ON needs a last argument of two pages or more");
+    }
+    const int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        die("open STANDIN_ARGS_ON");
+    }
+    if (mmap(reinterpret_cast<void*>(lo), hi - lo, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+        die("mmap STANDIN_ARGS_ON");
+    }
+    close(fd);
+}
+
 int ready_fd() {
     const char* value = std::getenv("STANDIN_READY_FD");
     if (value == nullptr) {
@@ -183,6 +208,9 @@ int main(int argc, char** argv) {
 
     if (env_is_one("STANDIN_DROP_ARGS")) {
         drop_argument_pages(argc, argv);
+    }
+    if (const char* file = std::getenv("STANDIN_ARGS_ON")) {
+        map_last_argument_on(file, argc, argv);
     }
 
     const int fd = ready_fd();

@@ -1,0 +1,110 @@
+#include "sys/deadline.hpp"
+
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <string>
+#include <system_error>
+
+#include "sys/io.hpp"
+
+namespace banger {
+
+namespace {
+
+std::atomic<Deadline*> armed{nullptr};
+
+// This thread (not the process) gives up every capability it was born
+// with: it only writes the answer and ends the process.
+void drop_own_capabilities() noexcept {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[2]{};
+    (void)::syscall(SYS_capset, &header, none);
+}
+
+bool task_listed(pid_t tid) {
+    const std::string path = "/proc/self/task/" + std::to_string(tid);
+    return ::access(path.c_str(), F_OK) == 0;
+}
+
+}  // namespace
+
+Deadline::Deadline(std::chrono::milliseconds limit, Expired expired)
+    : limit_(limit), expired_(std::move(expired)), started_(std::chrono::steady_clock::now()) {
+    // Born with every signal blocked: no signal meant for the call lands on
+    // the watcher.
+    sigset_t all;
+    sigset_t old;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+        watcher_ = std::thread([this] { watch(); });
+    } catch (const std::system_error&) {
+        // Not watching(): the caller refuses to go on.
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (watching()) armed.store(this);
+}
+
+Deadline::~Deadline() { (void)end(); }
+
+void Deadline::watch() {
+    watcher_tid_.store(::gettid());
+    drop_own_capabilities();
+    std::unique_lock lock(mutex_);
+    while (!ended_) {
+        if (held_) {
+            wake_.wait(lock);
+        } else if (wake_.wait_until(lock, started_ + limit_) == std::cv_status::timeout && !ended_ && !held_ &&
+                   std::chrono::steady_clock::now() >= started_ + limit_) {
+            lock.unlock();
+            expired_(pid_.load(std::memory_order_relaxed));
+            return;  // expired_ ends the process; a test's does not
+        }
+    }
+}
+
+void Deadline::hold() {
+    const std::lock_guard lock(mutex_);
+    held_ = true;
+    wake_.notify_all();
+}
+
+void Deadline::restart() {
+    const std::lock_guard lock(mutex_);
+    held_ = false;
+    started_ = std::chrono::steady_clock::now();
+    wake_.notify_all();
+}
+
+Status Deadline::end() {
+    Deadline* self = this;
+    armed.compare_exchange_strong(self, nullptr);
+    if (!watcher_.joinable()) return Done{};
+    {
+        const std::lock_guard lock(mutex_);
+        ended_ = true;
+    }
+    wake_.notify_all();
+    watcher_.join();
+    // join() returns when the thread's stack is free, a moment before the
+    // kernel lets go of the task: wait for that too.
+    const pid_t tid = watcher_tid_.load();
+    for (int i = 0; tid != 0 && task_listed(tid); ++i) {
+        if (i == 1000) return Failure{Outcome::SystemError, "the judging deadline's thread did not end"};
+        ::usleep(1000);
+    }
+    return Done{};
+}
+
+void hold_armed_deadline() {
+    if (Deadline* d = armed.load()) d->hold();
+}
+
+void restart_armed_deadline() {
+    if (Deadline* d = armed.load()) d->restart();
+}
+
+}  // namespace banger
