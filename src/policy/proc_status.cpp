@@ -10,17 +10,41 @@ namespace banger {
 
 namespace {
 
-// "Key:\tvalue..." lines; the value of `key`, or nullopt.
-std::optional<std::string_view> field(std::string_view status, std::string_view key) {
+// The status fields the credentials come from, in one pass over its
+// "Key:\tvalue" lines; each the value of the first line with that key.
+enum Key : std::size_t {
+    kUid,
+    kGid,
+    kGroups,
+    kCapInh,
+    kCapPrm,
+    kCapEff,
+    kCapBnd,
+    kCapAmb,
+    kNoNewPrivs,
+    kSeccomp,
+    kKeys
+};
+constexpr std::array<std::string_view, kKeys> kKeyNames{"Uid",    "Gid",    "Groups", "CapInh",     "CapPrm",
+                                                        "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+using Fields = std::array<std::optional<std::string_view>, kKeys>;
+
+Fields fields(std::string_view status) {
+    Fields found{};
     while (!status.empty()) {
         std::string_view line = next_line(status);
-        if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
-            line.remove_prefix(key.size() + 1);
-            while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
-            return line;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        const std::string_view key = line.substr(0, colon);
+        for (std::size_t i = 0; i < kKeys; ++i) {
+            if (found[i] || kKeyNames[i] != key) continue;
+            std::string_view value = line.substr(colon + 1);
+            while (!value.empty() && (value.front() == '\t' || value.front() == ' ')) value.remove_prefix(1);
+            found[i] = value;
+            break;
         }
     }
-    return std::nullopt;
+    return found;
 }
 
 template <typename T>
@@ -40,8 +64,7 @@ std::optional<std::vector<T>> numbers(std::string_view text, int base) {
 }
 
 template <typename T>
-bool four(std::string_view status, std::string_view key, std::array<T, 4>& out) {
-    auto text = field(status, key);
+bool four(const std::optional<std::string_view>& text, std::array<T, 4>& out) {
     if (!text) return false;
     auto values = numbers<T>(*text, 10);
     if (!values || values->size() != 4) return false;
@@ -49,8 +72,7 @@ bool four(std::string_view status, std::string_view key, std::array<T, 4>& out) 
     return true;
 }
 
-bool mask(std::string_view status, std::string_view key, std::uint64_t& out) {
-    auto text = field(status, key);
+bool mask(const std::optional<std::string_view>& text, std::uint64_t& out) {
     if (!text || text->size() != 16) return false;
     auto values = numbers<std::uint64_t>(*text, 16);
     if (!values || values->size() != 1) return false;
@@ -61,22 +83,21 @@ bool mask(std::string_view status, std::string_view key, std::uint64_t& out) {
 }  // namespace
 
 std::optional<Credentials> parse_status_credentials(std::string_view status) {
+    const Fields f = fields(status);
     Credentials c;
-    if (!four(status, "Uid", c.uids) || !four(status, "Gid", c.gids)) return std::nullopt;
-    auto groups = field(status, "Groups");
-    if (!groups) return std::nullopt;
-    auto list = numbers<gid_t>(*groups, 10);
+    if (!four(f[kUid], c.uids) || !four(f[kGid], c.gids)) return std::nullopt;
+    if (!f[kGroups]) return std::nullopt;
+    auto list = numbers<gid_t>(*f[kGroups], 10);
     if (!list) return std::nullopt;
     c.groups = std::move(*list);
-    if (!mask(status, "CapInh", c.cap_inheritable) || !mask(status, "CapPrm", c.cap_permitted) ||
-        !mask(status, "CapEff", c.cap_effective) || !mask(status, "CapBnd", c.cap_bounding) ||
-        !mask(status, "CapAmb", c.cap_ambient)) {
+    if (!mask(f[kCapInh], c.cap_inheritable) || !mask(f[kCapPrm], c.cap_permitted) ||
+        !mask(f[kCapEff], c.cap_effective) || !mask(f[kCapBnd], c.cap_bounding) || !mask(f[kCapAmb], c.cap_ambient)) {
         return std::nullopt;
     }
-    auto nnp = field(status, "NoNewPrivs");
+    const auto& nnp = f[kNoNewPrivs];
     if (!nnp || (*nnp != "0" && *nnp != "1")) return std::nullopt;
     c.no_new_privs = *nnp == "1";
-    auto seccomp = field(status, "Seccomp");
+    const auto& seccomp = f[kSeccomp];
     if (!seccomp || seccomp->size() != 1 || (*seccomp)[0] < '0' || (*seccomp)[0] > '2') return std::nullopt;
     c.seccomp = (*seccomp)[0] - '0';
     return c;

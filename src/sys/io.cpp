@@ -19,7 +19,8 @@ Failure system_error(std::string_view what, int err) {
 
 FileFact read_all(int fd, std::size_t cap, std::string_view what) {
     FileFact fact;
-    std::array<char, 16384> buf{};
+    // Left unfilled: read() writes what is used.
+    std::array<char, 16384> buf;  // NOLINT(cppcoreguidelines-pro-type-member-init)
     while (true) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n < 0) {

@@ -92,6 +92,19 @@ TEST_CASE("proc_status: missing or malformed fields are never guessed") {
     CHECK_FALSE(parse_status_credentials(status("2", "990\t990\t990\t990", "", "zz")));
 }
 
+TEST_CASE("proc_status: each field is its own line's, the first of its key") {
+    // A key is what comes before the line's first colon: a longer key that
+    // starts with it (Seccomp_filters) or a value that names it (Name) is not it.
+    std::string text = "Seccomp_filters:\t1\nName:\tUid:\t0\t0\t0\t0\n" + status("1");
+    // The kernel prints each key once; should a second line follow, the first stands.
+    text += "CapEff:\t000001ffffffffff\nSeccomp:\t2\n";
+    auto c = parse_status_credentials(text);
+    REQUIRE(c);
+    CHECK(c->uids[0] == 990);
+    CHECK(c->seccomp == 1);
+    CHECK(c->cap_effective == kAllowed);
+}
+
 TEST_CASE("proc_status: the socket door's instance may keep the working capabilities bounded, no more") {
     std::string text = status();
     const auto at = text.find("CapBnd:\t0000000000000000");
