@@ -89,22 +89,22 @@ private:
     };
 
 public:
-    Label label() {
+    constexpr Label label() {
         places_.push_back(kUnplaced);
         return places_.size() - 1;
     }
-    void place(Label l) { places_[l] = code_.size(); }
+    constexpr void place(Label l) { places_[l] = code_.size(); }
 
-    void load(std::uint32_t offset) { add(BPF_LD | BPF_W | BPF_ABS, offset); }
-    void ret(std::uint32_t action) { add(BPF_RET | BPF_K, action); }
+    constexpr void load(std::uint32_t offset) { add(BPF_LD | BPF_W | BPF_ABS, offset); }
+    constexpr void ret(std::uint32_t action) { add(BPF_RET | BPF_K, action); }
     // if (A op k) goto `to`; else go on.
-    void jump_if(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, true); }
+    constexpr void jump_if(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, true); }
     // if (!(A op k)) goto `to`; else go on.
-    void jump_unless(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, false); }
-    void go(Label to) { branch(BPF_JA, 0, to, true); }
+    constexpr void jump_unless(std::uint16_t op, std::uint32_t k, Label to) { branch(op, k, to, false); }
+    constexpr void go(Label to) { branch(BPF_JA, 0, to, true); }
 
     // Empty if a conditional jump reaches farther than its 8 bits can say.
-    [[nodiscard]] std::vector<sock_filter> finish() const {
+    [[nodiscard]] constexpr std::vector<sock_filter> finish() const {
         std::vector<sock_filter> out = code_;
         for (const Jump& j : jumps_) {
             const std::size_t offset = places_[j.to] - j.from - 1;  // forward only
@@ -121,8 +121,8 @@ public:
 
 private:
     static constexpr std::size_t kUnplaced = ~std::size_t{0};
-    void add(std::uint16_t code, std::uint32_t k) { code_.push_back(sock_filter{code, 0, 0, k}); }
-    void branch(std::uint16_t op, std::uint32_t k, Label to, bool when_true) {
+    constexpr void add(std::uint16_t code, std::uint32_t k) { code_.push_back(sock_filter{code, 0, 0, k}); }
+    constexpr void branch(std::uint16_t op, std::uint32_t k, Label to, bool when_true) {
         jumps_.push_back(Jump{code_.size(), to, when_true});
         add(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k);
     }
@@ -145,7 +145,7 @@ struct Rule {
 
 // One rule per number, sorted; neighbours with the same place become one
 // run (x86_64's rename..symlink, chmod..lchown, the xattr calls).
-std::vector<Rule> runs(std::vector<Rule> rules) {
+constexpr std::vector<Rule> runs(std::vector<Rule> rules) {
     std::sort(rules.begin(), rules.end(), [](const Rule& a, const Rule& b) { return a.lo < b.lo; });
     std::vector<Rule> out;
     for (const Rule& r : rules) {
@@ -162,7 +162,7 @@ std::vector<Rule> runs(std::vector<Rule> rules) {
 // comparisons per call instead of one per rule. The kernel compiles the
 // filter and runs it once per call number when it is installed, to find
 // the calls it always allows, so its length is paid at every start.
-void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwise) {
+constexpr void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwise) {
     if (rules.size() <= 3) {
         for (const Rule& r : rules) {
             if (r.lo == r.hi) {
@@ -183,12 +183,9 @@ void emit_search(Program& p, std::span<const Rule> rules, Program::Label otherwi
     emit_search(p, rules.subspan(mid), otherwise);
 }
 
-}  // namespace
-
-std::span<const int> denied_calls() noexcept { return kDenied; }
-std::span<const std::uint32_t> lock_commands() noexcept { return kLockCommands; }
-
-std::vector<sock_filter> working_filter() {
+// The program, built by the compiler (kFilter) and, for the unit test that
+// checks the two are one, at run time (working_filter).
+constexpr std::vector<sock_filter> build_filter() {
     Program p;
     const auto allow = p.label();
     const auto deny = p.label();
@@ -238,9 +235,24 @@ std::vector<sock_filter> working_filter() {
     return p.finish();
 }
 
+constexpr std::size_t kFilterLength = build_filter().size();
+static_assert(kFilterLength > 0, "the seccomp filter does not fit classic BPF's jumps");
+constexpr auto kFilter = [] {
+    std::array<sock_filter, kFilterLength> out{};
+    const std::vector<sock_filter> built = build_filter();
+    std::copy(built.begin(), built.end(), out.begin());
+    return out;
+}();
+
+}  // namespace
+
+std::span<const int> denied_calls() noexcept { return kDenied; }
+std::span<const std::uint32_t> lock_commands() noexcept { return kLockCommands; }
+std::vector<sock_filter> working_filter() { return build_filter(); }
+std::span<const sock_filter> installed_filter() noexcept { return kFilter; }
+
 Status confine_working_process() {
-    std::vector<sock_filter> code = working_filter();
-    if (code.empty()) return Failure{Outcome::SystemError, "the seccomp filter does not fit classic BPF's jumps"};
+    std::array<sock_filter, kFilterLength> code = kFilter;  // the kernel takes it writable
     const sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
     // For every thread of the process at once (TSYNC), and every thread
     // started later. A thread that cannot take it makes the call fail.

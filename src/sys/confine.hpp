@@ -45,9 +45,13 @@ inline constexpr bool kPtraceFenced = true;
 // kernel refuses the filter.
 [[nodiscard]] Status confine_working_process();
 
-// The classic BPF program it installs (empty if it cannot be encoded), and
-// the calls it refuses by number besides ptrace and the writing opens: for
-// the unit test that runs the program over every call number.
+// The classic BPF program it installs, as the compiler built it
+// (installed_filter; a program that cannot be encoded does not compile),
+// and the same built at run time (working_filter, empty if it cannot be
+// encoded: the unit test checks the two are one). And the calls it refuses
+// by number besides ptrace and the writing opens: for the unit test that
+// runs the program over every call number.
+[[nodiscard]] std::span<const sock_filter> installed_filter() noexcept;
 [[nodiscard]] std::vector<sock_filter> working_filter();
 [[nodiscard]] std::span<const int> denied_calls() noexcept;
 // The fcntl() commands it refuses (locks and leases); every other one passes.

@@ -58,7 +58,7 @@ int refused(long rc) { return rc < 0 ? (errno == EPERM ? 0 : 2) : 1; }
 constexpr std::uint32_t kNoAnswer = 0xFFFF'FFFFU;  // the program broke a rule below
 constexpr std::uint32_t kDeny = SECCOMP_RET_ERRNO | EPERM;
 
-// Runs a classic BPF program as the kernel would, for what working_filter()
+// Runs a classic BPF program as the kernel would, for what installed_filter()
 // may emit: word loads from seccomp_data, jumps on constants, returns.
 // kNoAnswer for anything else, a load out of bounds, or running off the end.
 std::uint32_t run_filter(const std::vector<sock_filter>& prog, const seccomp_data& data) {
@@ -107,8 +107,22 @@ constexpr std::uint32_t kForeignArch = AUDIT_ARCH_ARM;
 
 }  // namespace
 
+TEST_CASE("confine: the program the compiler built is the one the same code builds at run time") {
+    const std::vector<sock_filter> built = working_filter();
+    const std::span<const sock_filter> installed = installed_filter();
+    REQUIRE(built.size() == installed.size());
+    for (std::size_t i = 0; i < built.size(); ++i) {
+        CAPTURE(i);
+        CHECK(built[i].code == installed[i].code);
+        CHECK(built[i].jt == installed[i].jt);
+        CHECK(built[i].jf == installed[i].jf);
+        CHECK(built[i].k == installed[i].k);
+    }
+}
+
 TEST_CASE("confine: the program, run over every call number, refuses exactly what it lists") {
-    const std::vector<sock_filter> prog = working_filter();
+    const std::span<const sock_filter> installed = installed_filter();
+    const std::vector<sock_filter> prog(installed.begin(), installed.end());
     REQUIRE_FALSE(prog.empty());
     const auto denied = denied_calls();
     REQUIRE(denied.size() > 40);
