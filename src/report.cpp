@@ -276,14 +276,16 @@ std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, cons
 
 std::string stalled_audit_line(uid_t caller_uid, int caller_pid, Door door, std::uint32_t pid,
                                std::chrono::milliseconds limit) {
-    return fmt::format("{} pid={} event=stalled limit_ms={} reason={}", audit_caller(caller_uid, caller_pid, door), pid,
+    // pid 0: no process was being judged yet (the pass over /proc itself).
+    const std::string target = pid == 0 ? std::string() : fmt::format(" pid={}", pid);
+    return fmt::format("{}{} event=stalled limit_ms={} reason={}", audit_caller(caller_uid, caller_pid, door), target,
                        limit.count(),
-                       audit_quote("reading its facts did not end in time (a file system that does not answer?)"));
+                       audit_quote("reading its facts did not end in time: a file system that does not answer?"));
 }
 
 std::string stalled_reason(std::chrono::seconds limit) {
     return fmt::format(
-        "the targets' facts could not all be read within {} s: a file system did not answer (the audit log names the "
+        "a target's facts could not be read within {} s: a file system that does not answer? (the audit log names the "
         "process); nothing was signalled",
         limit.count());
 }

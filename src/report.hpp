@@ -145,7 +145,7 @@ struct AuditLine {
 [[nodiscard]] std::string sending_audit_line(uid_t caller_uid, int caller_pid, Door door, const TargetReport& target,
                                              std::string_view signal);
 // Judging did not end in time ("event=stalled"): the pid whose facts were
-// being read. The caller is told stalled_reason(), which names no process
+// being read (none, for 0: the pass over /proc had not reached one). The caller is told stalled_reason(), which names no process
 // (the socket door asks its gate only after judging).
 [[nodiscard]] std::string stalled_audit_line(uid_t caller_uid, int caller_pid, Door door, std::uint32_t pid,
                                              std::chrono::milliseconds limit);

@@ -17,11 +17,12 @@ namespace {
 std::atomic<Deadline*> armed{nullptr};
 
 // This thread (not the process) gives up every capability it was born
-// with: it only writes the answer and ends the process.
-void drop_own_capabilities() noexcept {
+// with: it only writes the answer and ends the process. False if it could
+// not.
+bool drop_own_capabilities() noexcept {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct none[2]{};
-    (void)::syscall(SYS_capset, &header, none);
+    return ::syscall(SYS_capset, &header, none) == 0;
 }
 
 bool task_listed(pid_t tid) {
@@ -52,18 +53,26 @@ Deadline::~Deadline() { (void)end(); }
 
 void Deadline::watch() {
     watcher_tid_.store(::gettid());
-    drop_own_capabilities();
+    if (!drop_own_capabilities()) kept_capabilities_.store(true);
     std::unique_lock lock(mutex_);
     while (!ended_) {
         if (held_) {
             wake_.wait(lock);
         } else if (wake_.wait_until(lock, started_ + limit_) == std::cv_status::timeout && !ended_ && !held_ &&
                    std::chrono::steady_clock::now() >= started_ + limit_) {
+            const std::uint32_t pid = pid_;
             lock.unlock();
-            expired_(pid_.load(std::memory_order_relaxed));
+            expired_(pid);
             return;  // expired_ ends the process; a test's does not
         }
     }
+}
+
+void Deadline::reading(std::uint32_t pid) {
+    // No wake-up: the watcher, woken at the old limit, waits on to the new.
+    const std::lock_guard lock(mutex_);
+    pid_ = pid;
+    started_ = std::chrono::steady_clock::now();
 }
 
 void Deadline::hold() {
@@ -96,6 +105,8 @@ Status Deadline::end() {
         if (i == 1000) return Failure{Outcome::SystemError, "the judging deadline's thread did not end"};
         ::usleep(1000);
     }
+    if (kept_capabilities_.load())
+        return Failure{Outcome::SystemError, "the judging deadline's thread kept capabilities"};
     return Done{};
 }
 

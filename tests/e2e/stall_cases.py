@@ -102,7 +102,7 @@ class StallCases:
         objs = [json.loads(line) for line in s.stdout.splitlines()]
         self.assertEqual([(o['pid'], o['code']) for o in objs],
                          [(vm.pid, SYSTEM_ERROR), (stuck.pid, SYSTEM_ERROR)], s.describe())
-        self.assertIn('could not all be read within 10 s', objs[0]['reason'])
+        self.assertIn("a target's facts could not be read within 10 s", objs[0]['reason'])
         self.assertIn('nothing was signalled', objs[0]['reason'])
         # Nothing was signalled: judging comes before any signal.
         self.assertTrue(vm.still_alive_after(), s.describe())

@@ -96,3 +96,18 @@ TEST_CASE("deadline: held, then restarted, the clock starts again") {
     CHECK(fired);
     CHECK(d.end().ok());
 }
+
+TEST_CASE("deadline: each pid read has the whole limit; one that takes longer is named") {
+    std::atomic<std::uint32_t> named{0};
+    Deadline d(200ms, [&](std::uint32_t pid) { named = pid; });
+    // Six pids, 100 ms each: 600 ms in all, past the limit, none of them past it alone.
+    for (std::uint32_t pid = 1; pid <= 6; ++pid) {
+        d.reading(pid);
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(named == 0);
+    d.reading(7);  // and this one stalls
+    for (int i = 0; i < 100 && named == 0; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(named == 7);
+    CHECK(d.end().ok());
+}

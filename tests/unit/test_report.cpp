@@ -264,3 +264,13 @@ TEST_CASE("report: JSON and the audit say which door served the call") {
     r.door = Door::Socket;
     CHECK(nlohmann::json::parse(json_lines(caller_view(r))[0])["door"] == "socket");
 }
+
+TEST_CASE("report: a stalled judging names the process being read, if one was") {
+    using namespace std::chrono_literals;
+    const std::string named = stalled_audit_line(1000, 77, Door::Socket, 4242, 10000ms);
+    CHECK(named.find("caller_uid=1000 caller_pid=77 door=socket pid=4242 event=stalled limit_ms=10000 reason=") == 0);
+    const std::string none = stalled_audit_line(1000, 77, Door::Pkexec, 0, 10000ms);
+    CHECK(none.find("door=pkexec event=stalled limit_ms=10000") != std::string::npos);
+    CHECK(none.find("pid=0") == std::string::npos);
+    CHECK(stalled_reason(10s).find("nothing was signalled") != std::string::npos);
+}
