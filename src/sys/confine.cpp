@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,6 +75,13 @@ constexpr std::uint32_t kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
 // fcntl() commands that lock a file or lease it (a lease holds off others'
 // opens); every other command (F_GETFD, F_SETFD, F_GETFL, ...) stays.
 constexpr std::array<std::uint32_t, 5> kLockCommands{F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE};
+
+// ioctl() requests that act on a terminal as if its user did: TIOCSTI
+// pushes input into it (kernels before 6.2, or with dev.tty.legacy_tiocsti=1,
+// allow it on any terminal one holds open, and a root shell's terminal is
+// the helper's stdout when root runs it by hand); TIOCLINUX's selection
+// paste does the same on a virtual console. Every other request stays.
+constexpr std::array<std::uint32_t, 2> kTerminalInput{TIOCSTI, TIOCLINUX};
 
 // A classic BPF program with forward jumps to named places, resolved at the
 // end (jump offsets are counted in instructions, easy to get wrong by hand).
@@ -193,6 +201,7 @@ constexpr std::vector<sock_filter> build_filter() {
     const auto open_flags = p.label();     // open(path, flags, mode)
     const auto openat_flags = p.label();   // openat(dirfd, path, flags, mode)
     const auto fcntl_command = p.label();  // fcntl(fd, cmd, arg)
+    const auto ioctl_request = p.label();  // ioctl(fd, request, arg)
 
     // The architecture first: in another ABI the numbers below name other calls.
     p.load(offsetof(seccomp_data, arch));
@@ -200,7 +209,7 @@ constexpr std::vector<sock_filter> build_filter() {
     p.load(offsetof(seccomp_data, nr));
     p.jump_if(BPF_JGE, kForeignCalls, kill);
     std::vector<Rule> rules;
-    rules.reserve(kDenied.size() + 4);
+    rules.reserve(kDenied.size() + 5);
     const auto one = [](long nr, Program::Label to) {
         return Rule{static_cast<std::uint32_t>(nr), static_cast<std::uint32_t>(nr), to};
     };
@@ -211,11 +220,16 @@ constexpr std::vector<sock_filter> build_filter() {
 #endif
     rules.push_back(one(SYS_openat, openat_flags));
     rules.push_back(one(SYS_fcntl, fcntl_command));
+    rules.push_back(one(SYS_ioctl, ioctl_request));
     emit_search(p, runs(std::move(rules)), allow);
 
     p.place(fcntl_command);
     p.load(arg_low_word(1));
     for (std::uint32_t command : kLockCommands) p.jump_if(BPF_JEQ, command, deny);
+    p.go(allow);
+    p.place(ioctl_request);
+    p.load(arg_low_word(1));  // an unsigned int for the kernel: the low word is all of it
+    for (std::uint32_t request : kTerminalInput) p.jump_if(BPF_JEQ, request, deny);
     p.go(allow);
 
     p.place(open_flags);
@@ -248,6 +262,7 @@ constexpr auto kFilter = [] {
 
 std::span<const int> denied_calls() noexcept { return kDenied; }
 std::span<const std::uint32_t> lock_commands() noexcept { return kLockCommands; }
+std::span<const std::uint32_t> terminal_input_requests() noexcept { return kTerminalInput; }
 std::vector<sock_filter> working_filter() { return build_filter(); }
 std::span<const sock_filter> installed_filter() noexcept { return kFilter; }
 

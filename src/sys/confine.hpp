@@ -56,5 +56,8 @@ inline constexpr bool kPtraceFenced = true;
 [[nodiscard]] std::span<const int> denied_calls() noexcept;
 // The fcntl() commands it refuses (locks and leases); every other one passes.
 [[nodiscard]] std::span<const std::uint32_t> lock_commands() noexcept;
+// The ioctl() requests it refuses (input pushed into a terminal); every
+// other one passes.
+[[nodiscard]] std::span<const std::uint32_t> terminal_input_requests() noexcept;
 
 }  // namespace banger

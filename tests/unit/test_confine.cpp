@@ -6,6 +6,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -146,6 +147,16 @@ TEST_CASE("confine: the program, run over every call number, refuses exactly wha
             CHECK(run_filter(prog, call(nr, kNativeArch, (std::uint64_t{1} << 32) | F_SETLK, 1)) == kDeny);
             continue;
         }
+        if (nr == SYS_ioctl) {
+            for (int ok : {TCGETS, TIOCGWINSZ, FIONREAD, FIOCLEX}) {
+                CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(ok), 1)) == SECCOMP_RET_ALLOW);
+            }
+            REQUIRE(terminal_input_requests().size() == 2);
+            for (std::uint32_t typing : terminal_input_requests())
+                CHECK(run_filter(prog, call(nr, kNativeArch, typing, 1)) == kDeny);
+            CHECK(run_filter(prog, call(nr, kNativeArch, (std::uint64_t{1} << 32) | TIOCSTI, 1)) == kDeny);
+            continue;
+        }
         if (flags_at != 0) {
             CHECK(run_filter(prog, call(nr, kNativeArch, static_cast<std::uint32_t>(O_RDONLY | O_CLOEXEC | O_DIRECTORY),
                                         flags_at)) == SECCOMP_RET_ALLOW);
@@ -276,7 +287,7 @@ TEST_CASE("confine: files are not created, linked, renamed, removed or changed p
     ::close(fd);
 }
 
-TEST_CASE("confine: no lock, lease, message queue or moving another process's pages") {
+TEST_CASE("confine: no lock, lease, message queue, moving another process's pages, or typing into a terminal") {
     const Scratch scratch;
     const std::string file = scratch.dir + "/file";
     const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -297,6 +308,25 @@ TEST_CASE("confine: no lock, lease, message queue or moving another process's pa
     CHECK(in_confined_child([fd] { return refused(::flock(fd, LOCK_SH)); }) == 0);
     CHECK(in_confined_child([fd] { return refused(::fcntl(fd, F_SETLEASE, F_RDLCK)); }) == 0);
     CHECK(in_confined_child([fd] { return ::fcntl(fd, F_GETFD) >= 0 ? 0 : 1; }) == 0);  // still there
+    // Input pushed into a terminal (a root shell's, when root runs the helper by hand).
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);  // NOLINT(concurrency-mt-unsafe)
+    REQUIRE(terminal >= 0);
+    const auto type = [terminal] {
+        const char c = 'x';
+        return refused(::ioctl(terminal, TIOCSTI, &c));
+    };
+    CHECK(in_plain_child(type) == 1);  // the control: root may type into it
+    CHECK(in_confined_child(type) == 0);
+    CHECK(in_confined_child([terminal] {
+              winsize size{};
+              return ::ioctl(terminal, TIOCGWINSZ, &size) == 0 ? 0 : 1;
+          }) == 0);
+    ::close(terminal);
+    ::close(master);
     const std::string queue = "/banger-confine-" + std::to_string(::getpid());
     CHECK(in_confined_child([&] {
               return refused(::syscall(SYS_mq_open, queue.c_str() + 1, O_RDWR | O_CREAT | O_EXCL, 0600, nullptr));
