@@ -20,6 +20,8 @@ from steps import Mirror, StepFailed, copy_source, mmdebstrap, remove_tree, run_
 
 GUEST = Path(__file__).resolve().parent / 'guest'
 GUEST_LIB = 'usr/local/lib/banger-hosts'
+# The FUSE server that never answers (stalled-judging), shared with tests/e2e.
+STALLFS = Path(__file__).resolve().parents[1] / 'lib' / 'banger_test' / 'stallfs.py'
 
 # Seconds. Measured on 2 cores shared with other builds: build 6-7 min (chroot, Build-Depends,
 # compile, dh_auto_test), image 1-2 min, boot and scenarios 1-2 min. The limits are for
@@ -42,6 +44,7 @@ class Release:
     logdir: Path
     mirror: Mirror
     version: str
+    bench_variants: bool = False   # socket-bench: also the unit's sandboxing variants
     results: list[dict] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
@@ -114,6 +117,9 @@ class Release:
         lib.mkdir(parents=True)
         for name in ('scenarios.py', 'world.py', 'bench.py', 'bangerd-root'):
             shutil.copy(GUEST / name, lib / name)
+        shutil.copy(STALLFS, lib / 'stallfs.py')
+        (lib / 'bench.json').write_text(json.dumps({'variants': self.bench_variants}),
+                                        encoding='ascii')
         shutil.copy(self.out / 'firecracker', lib / 'firecracker')
         shutil.copy(self.deb(), lib / self.deb().name)   # for reinstall and purge
         units = root / 'etc/systemd/system'

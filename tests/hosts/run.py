@@ -71,6 +71,10 @@ def main() -> int:
                         help='build logs, serial consoles, results (default: build-hosts)')
     parser.add_argument('--testlog', type=Path,
                         help='also write the results as meson testlog.json lines here')
+    parser.add_argument('--bench-variants', action='store_true',
+                        help='socket-bench: 9 rounds, with the socket door under each sandboxing '
+                             'variant of its unit too (about 10 minutes a release; default: 3 '
+                             'rounds of the three ways as shipped)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the work directory (chroot output, images)')
     args = parser.parse_args()
@@ -94,7 +98,7 @@ def main() -> int:
         old.unlink()
     work = Path(tempfile.mkdtemp(prefix='banger-hosts-', dir='/var/tmp'))
     os.chmod(work, 0o755)   # apt in the chroots downloads as _apt
-    releases = [Release(name, work / name, args.logdir, mirror, version)
+    releases = [Release(name, work / name, args.logdir, mirror, version, args.bench_variants)
                 for name in (args.release or RELEASES)]
     print(f'tests/hosts: {", ".join(f"{r.name} ({RELEASES[r.name]})" for r in releases)}; '
           f'work in {work}, logs in {args.logdir}', flush=True)

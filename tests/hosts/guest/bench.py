@@ -114,7 +114,7 @@ def main() -> int:
     args = ap.parse_args()
     doors = args.doors.split(',')
     run = os.getpid()  # a later run (another sandbox variant) names its units afresh
-    one = measure(doors, 1, args.rounds_one, f'{run}o')
+    one = measure(doors, 1, args.rounds_one, f'{run}o') if args.rounds_one else {}
     many = measure(doors, args.many, args.rounds_many, f'{run}m') if args.rounds_many else {}
     print(json.dumps({'one': one, 'one_ratios': ratios(one), 'many': many,
                       'many_ratios': ratios(many), 'count': args.many}))
