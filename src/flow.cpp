@@ -256,16 +256,13 @@ constexpr std::chrono::seconds kJudgingLimit{10};
 // signal and wait. A failure to start talking refuses the call whole.
 CallReport act(CallReport report, const Context& ctx, const Request& request, const Arguments& args,
                std::uint32_t pid_max) {
-    // Reading every fact waits on files others may serve: it ends in time,
-    // or the call does (end_stalled).
+    // Reading a fact may wait on files others serve: each target's end in
+    // time, or the call does (end_stalled). The deadline watches from the
+    // first step that may wait (sys/sock_diag's look below the runtime dir).
     Deadline deadline(kJudgingLimit,
                       [&ctx, stalled = report, pid_args = request.pid_args, pid_max](std::uint32_t pid) mutable {
                           end_stalled(ctx, std::move(stalled), pid_args, pid_max, pid);
                       });
-    if (!deadline.watching()) {
-        return fail_call(std::move(report), Failure{Outcome::SystemError, "cannot start the judging deadline's thread"},
-                         request.pid_args, pid_max);
-    }
     const auto reading = [&deadline](std::uint32_t pid) { deadline.reading(pid); };
     if (request.list) {
         auto found = find_accepted(ctx.proc_fd, ctx.identity, ctx.scope(), reading);

@@ -6,7 +6,6 @@
 
 #include <csignal>
 #include <string>
-#include <system_error>
 
 #include "sys/io.hpp"
 
@@ -15,6 +14,8 @@ namespace banger {
 namespace {
 
 std::atomic<Deadline*> armed{nullptr};
+
+constexpr std::size_t kWatcherStack = 512U << 10U;
 
 // This thread (not the process) gives up every capability it was born
 // with: it only writes the answer and ends the process. False if it could
@@ -34,24 +35,37 @@ bool task_listed(pid_t tid) {
 
 Deadline::Deadline(std::chrono::milliseconds limit, Expired expired)
     : limit_(limit), expired_(std::move(expired)), started_(std::chrono::steady_clock::now()) {
+    armed.store(this);
+}
+
+Status Deadline::watch() {
+    if (watching_) return Done{};
     // Born with every signal blocked: no signal meant for the call lands on
     // the watcher.
     sigset_t all;
     sigset_t old;
     ::sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
-    try {
-        watcher_ = std::thread([this] { watch(); });
-    } catch (const std::system_error&) {
-        // Not watching(): the caller refuses to go on.
+    pthread_attr_t attributes;
+    if (::pthread_attr_init(&attributes) == 0) {
+        // What expiring needs (the answer, the audit line) with room to spare.
+        (void)::pthread_attr_setstacksize(&attributes, kWatcherStack);
+        watching_ = ::pthread_create(&watcher_, &attributes, &Deadline::run_watcher, this) == 0;
+        (void)::pthread_attr_destroy(&attributes);
     }
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (watching()) armed.store(this);
+    if (!watching_) return Failure{Outcome::SystemError, "cannot start the judging deadline's thread"};
+    return Done{};
 }
 
 Deadline::~Deadline() { (void)end(); }
 
-void Deadline::watch() {
+void* Deadline::run_watcher(void* self) {
+    static_cast<Deadline*>(self)->keep_watch();
+    return nullptr;
+}
+
+void Deadline::keep_watch() {
     watcher_tid_.store(::gettid());
     if (!drop_own_capabilities()) kept_capabilities_.store(true);
     std::unique_lock lock(mutex_);
@@ -91,13 +105,14 @@ void Deadline::restart() {
 Status Deadline::end() {
     Deadline* self = this;
     armed.compare_exchange_strong(self, nullptr);
-    if (!watcher_.joinable()) return Done{};
+    if (!watching_) return Done{};
     {
         const std::lock_guard lock(mutex_);
         ended_ = true;
     }
     wake_.notify_all();
-    watcher_.join();
+    (void)::pthread_join(watcher_, nullptr);
+    watching_ = false;
     // join() returns when the thread's stack is free, a moment before the
     // kernel lets go of the task: wait for that too.
     const pid_t tid = watcher_tid_.load();
@@ -108,6 +123,11 @@ Status Deadline::end() {
     if (kept_capabilities_.load())
         return Failure{Outcome::SystemError, "the judging deadline's thread kept capabilities"};
     return Done{};
+}
+
+Status watch_armed_deadline() {
+    Deadline* d = armed.load();
+    return d == nullptr ? Status{Done{}} : d->watch();
 }
 
 void hold_armed_deadline() {

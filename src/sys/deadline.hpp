@@ -3,19 +3,23 @@
 // waits for as long as that file system's server keeps it waiting, and the
 // kernel may not let even SIGKILL end that wait.
 //
-// A Deadline watches from a thread of its own while the phase runs. If no
-// step of the phase (the phase's start, then each pid it goes on to read)
-// has ended `limit` after it began, `expired` runs on the watching thread
-// with the pid being read then: it answers the call and ends the process
-// (flow.cpp). Per step, not per phase: a call with many targets takes as
-// long as they take, and no one target (a process any user can start) can
-// make a slow but answering host look like a stalled one. The watcher gives
-// up every capability as it starts (end() fails if it could not), takes no
-// signal, and is gone (joined, and no longer in /proc/self/task) once end()
-// returns, before any other thread is started: the thread checks that
-// follow (verify_working_threads) never see it.
+// A Deadline watches from a thread of its own, started when the phase first
+// reaches a step that may wait on such a file system (watch_armed_deadline:
+// only rule 2's look below the runtime dir), so that a call that never takes
+// such a step (a VM accepted by its cgroup) pays for no thread. If no step
+// of the phase (each pid it reads) has ended `limit` after it began,
+// `expired` runs on the watching thread with the pid being read then: it
+// answers the call and ends the process (flow.cpp). Per pid, not per phase:
+// a call with many targets takes as long as they take, and no one target (a
+// process any user can start) can make a slow but answering host look like
+// a stalled one. The watcher gives up every capability as it starts (end()
+// fails if it could not), takes no signal, and is gone (joined, and no
+// longer in /proc/self/task) once end() returns, before any other thread is
+// started: the thread checks that follow (verify_working_threads) never see
+// it.
 #pragma once
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -24,7 +28,6 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <thread>
 
 #include "policy/result.hpp"
 
@@ -41,8 +44,10 @@ public:
     Deadline(Deadline&&) = delete;
     Deadline& operator=(Deadline&&) = delete;
 
-    // False if no thread could be started to watch (the call must not go on).
-    [[nodiscard]] bool watching() const noexcept { return watcher_.joinable(); }
+    // The watcher runs from here on (a SystemError if it cannot start: the
+    // step that may wait must not be taken).
+    [[nodiscard]] Status watch();
+    [[nodiscard]] bool watching() const noexcept { return watching_; }
     // The phase now reads this pid's facts (named if it stalls): the clock
     // starts again.
     void reading(std::uint32_t pid);
@@ -56,7 +61,8 @@ public:
     void restart();
 
 private:
-    void watch();
+    static void* run_watcher(void* self);
+    void keep_watch();
 
     std::chrono::milliseconds limit_;
     Expired expired_;
@@ -68,8 +74,19 @@ private:
     std::uint32_t pid_ = 0;
     std::atomic<pid_t> watcher_tid_{0};
     std::atomic<bool> kept_capabilities_{false};
-    std::thread watcher_;
+    // A plain pthread, not std::thread: std::thread frees its start state on
+    // the new thread, and glibc then gives that thread a malloc arena of its
+    // own (a 128 MiB mapping made and trimmed), which cost every call more
+    // than the rest of the watcher. This thread allocates nothing unless it
+    // expires.
+    pthread_t watcher_{};
+    bool watching_ = false;
 };
+
+// The deadline now armed (constructed and not yet ended), if any, watching
+// from here on: before a step that may wait on a file system someone else
+// serves. Done when none is armed.
+[[nodiscard]] Status watch_armed_deadline();
 
 // The deadline now armed, if any, held and restarted (test_pause).
 void hold_armed_deadline();

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "policy/unix_socket.hpp"
+#include "sys/deadline.hpp"
 #include "sys/io.hpp"
 
 namespace banger {
@@ -106,6 +107,9 @@ Result<std::vector<unsigned char>> ask_sock_diag(const std::vector<unsigned char
 // The proof itself; a failure other than NotManaged may be the process
 // exiting under us, which serves_unix_socket_at() tells apart.
 Status prove(const PinnedProcess& pinned, const std::string& runtime_dir, const std::string& path) {
+    // The one step that may wait on a file system someone else serves (FUSE
+    // mounted below the runtime dir): judging's deadline watches from here.
+    if (auto watched = watch_armed_deadline(); !watched) return watched;
     auto found = stat_below(runtime_dir, path);
     if (!found) return std::move(found).failure();
     const struct stat file = found.value();

@@ -55,6 +55,7 @@ TEST_CASE("deadline: past its limit, names the pid being read, on a thread with 
         blocked = own_status("SigBlk");
         named = pid;
     });
+    REQUIRE(d.watch().ok());
     d.reading(41);
     d.reading(42);
     for (int i = 0; i < 200 && named == 0; ++i) std::this_thread::sleep_for(10ms);
@@ -73,6 +74,8 @@ TEST_CASE("deadline: ended in time, it never fires, and its thread is gone") {
     std::atomic<bool> fired{false};
     {
         Deadline d(200ms, [&](std::uint32_t) { fired = true; });
+        CHECK(count_tasks() == before);  // nothing watches before a step that may wait
+        REQUIRE(watch_armed_deadline().ok());
         CHECK(count_tasks() == before + 1);
         d.reading(7);
         REQUIRE(d.end().ok());
@@ -86,6 +89,7 @@ TEST_CASE("deadline: ended in time, it never fires, and its thread is gone") {
 TEST_CASE("deadline: held, then restarted, the clock starts again") {
     std::atomic<bool> fired{false};
     Deadline d(150ms, [&](std::uint32_t) { fired = true; });
+    REQUIRE(d.watch().ok());
     hold_armed_deadline();
     std::this_thread::sleep_for(300ms);
     CHECK_FALSE(fired);  // held past its limit
@@ -100,6 +104,7 @@ TEST_CASE("deadline: held, then restarted, the clock starts again") {
 TEST_CASE("deadline: each pid read has the whole limit; one that takes longer is named") {
     std::atomic<std::uint32_t> named{0};
     Deadline d(200ms, [&](std::uint32_t pid) { named = pid; });
+    REQUIRE(d.watch().ok());
     // Six pids, 100 ms each: 600 ms in all, past the limit, none of them past it alone.
     for (std::uint32_t pid = 1; pid <= 6; ++pid) {
         d.reading(pid);
@@ -110,4 +115,20 @@ TEST_CASE("deadline: each pid read has the whole limit; one that takes longer is
     for (int i = 0; i < 100 && named == 0; ++i) std::this_thread::sleep_for(10ms);
     CHECK(named == 7);
     CHECK(d.end().ok());
+}
+
+TEST_CASE("deadline: a phase with no step that may wait has no thread, and never fires") {
+    const int before = count_tasks();
+    std::atomic<bool> fired{false};
+    {
+        Deadline d(100ms, [&](std::uint32_t) { fired = true; });
+        d.reading(5);
+        std::this_thread::sleep_for(250ms);
+        CHECK(count_tasks() == before);
+        REQUIRE(d.end().ok());
+        REQUIRE(watch_armed_deadline().ok());  // ended: nothing armed, nothing started
+        CHECK(count_tasks() == before);
+    }
+    CHECK(count_tasks() == before);
+    CHECK_FALSE(fired);
 }
