@@ -34,7 +34,10 @@ def _at_most(limit: float, text: str) -> dict:
 
 
 BUDGETS = (
-    Budget(1, 'root, direct: `--dry-run --pid P` vs `/bin/kill -0 P`', **_at_most(1.5, '≤ 1.5×')),
+    # Issue 17, 9: the hardening (issue 12) and CLI11 stay; about 250-300 µs of kernel
+    # work is the hardening's by nature (bounding-set drops, seccomp, credential changes,
+    # /proc reads, the syslog socket), so the budget went from 1.5× to 1.7×.
+    Budget(1, 'root, direct: `--dry-run --pid P` vs `/bin/kill -0 P`', **_at_most(1.7, '≤ 1.7×')),
     Budget(2, 'member: `pkexec banger-signal --pid P --signal TERM` vs `pkexec /bin/true`',
            **_at_most(1.45, '≤ 1.45×')),
     Budget(3, f'member: one call with {BATCH_PIDS} pids vs {BATCH_PIDS} single calls '
@@ -49,6 +52,12 @@ BUDGETS = (
     # speed (the row's value is then infinite).
     Budget(7, f'member: one `pkexec` call with {MANY_PIDS} VMs (`--dry-run`, then TERM)',
            **_at_most(1.5, f'all delivered; per target ≤ 1.5× at {BATCH_PIDS} pids')),
+    # Issue 16: the socket door must be faster per call than the pkexec door (on booted
+    # hosts too, with systemd's own cost per instance: tests/hosts, socket-bench).
+    Budget(8, 'member: `banger-signal --door socket --pid P --signal TERM` vs `--door pkexec`',
+           **_at_most(1.0, '< 1× (faster)')),
+    Budget(9, f'member: one `--door socket` call with {BATCH_PIDS} pids vs `--door pkexec` '
+              f'(`--dry-run`)', **_at_most(1.0, '< 1× (faster)')),
 )
 
 BY_ROW = {b.row: b for b in BUDGETS}

@@ -22,12 +22,14 @@ class Plan:
     rss: int           # row 5
     many_root: int     # row 6, per side
     many_pkexec: int   # row 7, --dry-run runs (then one with TERM)
+    doors: int         # row 8, per side
+    door_batch: int    # row 9, per side (one sample = 100 pids)
 
 
 FULL = Plan(warmup=5, direct=500, pkexec=200, batch=7, list_runs=40, rss=20, many_root=20,
-            many_pkexec=5)
+            many_pkexec=5, doors=100, door_batch=15)
 QUICK = Plan(warmup=1, direct=10, pkexec=5, batch=1, list_runs=3, rss=3, many_root=2,
-             many_pkexec=1)
+             many_pkexec=1, doors=3, door_batch=1)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class Bench:
 
     def pkexec_argv(self, *args: str) -> list[str]:
         return ['pkexec', self.bin, *args]
+
+    def door_argv(self, door: str, *args: str) -> list[str]:
+        """The member's own call of the command line, through `door` (socket or pkexec)."""
+        return [self.bin, '--door', door, *args]
 
     def json_outcomes(self, cmd: Command) -> list[dict]:
         """The --json lines of one untimed run of cmd (with --json added)."""
