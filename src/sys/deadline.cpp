@@ -69,17 +69,21 @@ void Deadline::keep_watch() {
     watcher_tid_.store(::gettid());
     if (!drop_own_capabilities()) kept_capabilities_.store(true);
     std::unique_lock lock(mutex_);
-    while (!ended_) {
+    // Every wake-up (a notify, the limit, or neither) looks again: ended,
+    // held, or past the limit of the pid being read now.
+    while (true) {
+        if (ended_) return;
         if (held_) {
             wake_.wait(lock);
-        } else if (wake_.wait_until(lock, started_ + limit_) == std::cv_status::timeout && !ended_ && !held_ &&
-                   std::chrono::steady_clock::now() >= started_ + limit_) {
-            const std::uint32_t pid = pid_;
-            lock.unlock();
-            expired_(pid);
-            return;  // expired_ ends the process; a test's does not
+            continue;
         }
+        const auto limit = started_ + limit_;
+        if (std::chrono::steady_clock::now() >= limit) break;
+        (void)wake_.wait_until(lock, limit);
     }
+    const std::uint32_t pid = pid_;
+    lock.unlock();
+    expired_(pid);  // ends the process; a test's does not
 }
 
 void Deadline::reading(std::uint32_t pid) {
