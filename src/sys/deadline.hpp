@@ -47,7 +47,6 @@ public:
     // The watcher runs from here on (a SystemError if it cannot start: the
     // step that may wait must not be taken).
     [[nodiscard]] Status watch();
-    [[nodiscard]] bool watching() const noexcept { return watching_; }
     // The phase now reads this pid's facts (named if it stalls): the clock
     // starts again.
     void reading(std::uint32_t pid);
