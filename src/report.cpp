@@ -295,7 +295,10 @@ std::vector<AuditLine> audit_lines(const CallReport& report) {
     const std::string who = audit_caller(report.caller_uid, report.caller_pid, report.door);
     if (report.targets.empty() && report.call_failure) {
         lines.push_back({report.call_failure->outcome,
-                         fmt::format("{}{} outcome={} code={} reason={}", who, report.list ? " list=1" : "",
+                         fmt::format("{}{} outcome={} code={} reason={}", who,
+                                     report.list  ? " list=1"
+                                     : report.all ? " all=1"
+                                                  : "",
                                      info(report.call_failure->outcome).name, exit_code(report.call_failure->outcome),
                                      audit_quote(report.call_failure->reason))});
         return lines;

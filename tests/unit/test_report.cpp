@@ -198,6 +198,11 @@ TEST_CASE("report: --all that found nothing succeeds, on record") {
     CHECK(audit_lines(r).size() == 1);
     CHECK(audit_lines(r)[0].text.find(" pid=7 ") != std::string::npos);
     CHECK(human_lines(caller_view(r), true)[0].find("pid 7: delivered") != std::string::npos);
+    // An --all refused as a whole says it was one, as --list does.
+    r.targets.clear();
+    r.call_failure = Failure{Outcome::NotAuthorized, "no"};
+    CHECK(audit_lines(r)[0].text.find(" all=1 outcome=not-authorized code=7 ") != std::string::npos);
+    r.call_failure.reset();
 }
 
 TEST_CASE("report: a refused process that is not the caller's shows only the rule that failed") {
