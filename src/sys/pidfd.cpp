@@ -29,6 +29,19 @@ int sys_pidfd_send_signal(int pidfd, int sig) noexcept {
 
 Failure gone() { return Failure{Outcome::NoSuchProcess, "process exited"}; }
 
+// A pidfd turns readable once its process has exited, zombie or not (signal
+// 0 alone would still succeed on a zombie). Not exited: still the process
+// pinned, and its pid still its own.
+Status not_exited(int pidfd) {
+    pollfd exited{pidfd, POLLIN, 0};
+    const int ready = ::poll(&exited, 1, 0);
+    if (ready < 0) return system_error("poll(pidfd)", errno);
+    if (ready > 0 && (exited.revents & POLLIN) != 0) {
+        return Failure{Outcome::NoSuchProcess, "process has exited (a zombie, or already reaped)"};
+    }
+    return Done{};
+}
+
 }  // namespace
 
 Status check_pidfd_support() {
@@ -59,11 +72,12 @@ Result<PinnedProcess> PinnedProcess::pin(int proc_fd, Pid pid) {
         if (errno == ENOENT || errno == ESRCH) return gone();
         return system_error("cannot open /proc/<pid>", errno);
     }
-    PinnedProcess pinned(std::move(process_fd), std::move(dirfd));
-    // If the pinned process is still alive now, the pid was not reused
+    // If the pinned process has not exited by now, the pid was not reused
     // between pidfd_open and the openat above: the directory is its own.
-    if (auto alive = pinned.verify_alive(); !alive) return std::move(alive).failure();
-    return pinned;
+    // Signal 0 would prove no more of the pid; verify_alive() sends it where
+    // its answer is wanted (before a signal, and for --dry-run's answer).
+    if (auto alive = not_exited(process_fd.get()); !alive) return std::move(alive).failure();
+    return PinnedProcess(std::move(process_fd), std::move(dirfd));
 }
 
 FileFact PinnedProcess::read_file(const char* name, std::size_t cap) const {
@@ -88,12 +102,7 @@ std::optional<std::string> PinnedProcess::read_link(const char* name) const {
 }
 
 Status PinnedProcess::verify_alive() const {
-    // A pidfd turns readable once its process has exited, zombie or not;
-    // signal 0 alone would still succeed on a zombie.
-    pollfd exited{pidfd_.get(), POLLIN, 0};
-    if (::poll(&exited, 1, 0) > 0 && (exited.revents & POLLIN) != 0) {
-        return Failure{Outcome::NoSuchProcess, "process has exited (a zombie, or already reaped)"};
-    }
+    if (auto alive = not_exited(pidfd_.get()); !alive) return alive;
     if (sys_pidfd_send_signal(pidfd_.get(), 0) != 0) {
         if (errno == ESRCH) return gone();
         return system_error("pidfd_send_signal(0)", errno);

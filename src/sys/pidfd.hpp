@@ -21,8 +21,8 @@ namespace banger {
 
 class PinnedProcess {
 public:
-    // pidfd_open(pid) first, then /proc/<pid>; then checks the pidfd is still
-    // alive, which proves the directory belongs to the pinned process (the
+    // pidfd_open(pid) first, then /proc/<pid>; then checks that the pidfd's
+    // process has not exited, which proves the directory belongs to it (the
     // pid cannot have been reused while the pinned process lived).
     [[nodiscard]] static Result<PinnedProcess> pin(int proc_fd, Pid pid);
 
