@@ -72,9 +72,9 @@ def main() -> int:
     parser.add_argument('--testlog', type=Path,
                         help='also write the results as meson testlog.json lines here')
     parser.add_argument('--bench-variants', action='store_true',
-                        help='socket-bench: 9 rounds, with the socket door under each sandboxing '
-                             'variant of its unit too (about 10 minutes a release; default: 3 '
-                             'rounds of the three ways as shipped)')
+                        help='socket-bench: measure, 9 rounds, with the socket door under each '
+                             'sandboxing variant of its unit too (about 10 minutes a release; '
+                             'default: one round of the three ways as shipped, no verdict)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the work directory (chroot output, images)')
     args = parser.parse_args()

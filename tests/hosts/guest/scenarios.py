@@ -397,10 +397,11 @@ def socket_bench(host: Host) -> str:
     # pkexec, systemctl kill and the socket door as shipped; with --bench-variants
     # (tests/hosts/run.py) also the socket door under each drop-in of SANDBOX_VARIANTS
     # (what one more or one less set of systemd's options costs each instance), all in
-    # this one boot.
+    # this one boot. Without it, one round of each: the suite proves that every way
+    # works and reports its figures; --bench-variants is the measurement.
     with open(f'{LIB}/bench.json', encoding='ascii') as f:
         variants = SANDBOX_VARIANTS if json.load(f)['variants'] else {}
-    rounds = BENCH_ROUNDS_VARIANTS if variants else BENCH_ROUNDS
+    rounds = BENCH_ROUNDS_VARIANTS if variants else 1
     ways = ['pkexec', 'systemctl', 'socket', *[f'socket {v}' for v in variants]]
     samples: dict[str, list[float]] = {w: [] for w in ways}
     for r in range(rounds):
@@ -411,17 +412,18 @@ def socket_bench(host: Host) -> str:
                                                 '--rounds-many', '0'])['one'][door])
     one = {w: round(statistics.median(v), 1) for w, v in samples.items()}
     # 25 VMs in one call, the doors as shipped.
-    many = bench_once(['--rounds-one', '0', '--rounds-many', '3'])['many']
+    many = bench_once(['--rounds-one', '0', '--rounds-many', '3' if variants else '1'])['many']
     result = {'one': one, 'one_ratios': bench_ratios(one), 'many': many,
               'many_ratios': bench_ratios(many), 'rounds': rounds}
     # The budget (the socket door faster than pkexec) is reported, not asserted: one boot
-    # under TCG is too noisy for a verdict that fails the suite (README, Performance).
-    result['budget'] = 'met' if one['socket'] < one['pkexec'] else 'MISSED'
+    # under TCG is too noisy for a verdict that fails the suite (README, Performance),
+    # and one round is no verdict at all.
+    if variants:
+        result['budget'] = 'met' if one['socket'] < one['pkexec'] else 'MISSED'
     say(f'bench: {json.dumps(result)}')
     return json.dumps(result)
 
 
-BENCH_ROUNDS = 3
 BENCH_ROUNDS_VARIANTS = 9
 
 
