@@ -275,23 +275,55 @@ class Stall(StallCases, E2ETestCase):
         return SB.pkexec(user, args)
 
     def stalled_call(self, fs, args: list[str]) -> Stalled:
+        return stalled_call(fs, SB.as_user_argv(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args]),
+                            SB.user_env(SB.member))
+
+
+class StallRoot(StallCases, E2ETestCase):
+    """The judging deadline in root's own call (no pkexec, no polkit; the recipe is
+    pkexec's, run())."""
+
+    def sb(self) -> sandbox.Sandbox:
+        return SB
+
+    def caller_uid(self) -> int:
+        return 0
+
+    def call(self, user, args: list[str]) -> sandbox.Result:
+        # Root's call whoever the case names: the target is judged the same.
+        argv = [SB.installed_binary, *args]
         mark = SB.syslog.mark()
-        started = time.monotonic()
-        p = subprocess.Popen(SB.as_user_argv(SB.member, [sandbox.PKEXEC, SB.installed_binary, *args]),
-                             env=SB.user_env(SB.member), cwd='/', stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        with p:
-            try:
-                # To its end: the helper closes its output once it has answered, even
-                # while a lookup the kernel will not give up keeps the process.
-                out = p.stdout.read()
-                answered = time.monotonic() - started
-                err = p.stderr.read()
-            finally:
-                fs.abort()
-            returncode = p.wait(10)
+        p = subprocess.run(argv, env=ROOT_ENV, cwd='/', stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=60, check=False)
         SB.syslog.sync()
-        return Stalled(returncode, out, err, answered, SB.syslog.since(mark))
+        return sandbox.Result(argv, ROOT, p.returncode, p.stdout, p.stderr, SB.syslog.since(mark))
+
+    def stalled_call(self, fs, args: list[str]) -> Stalled:
+        return stalled_call(fs, [SB.installed_binary, *args], ROOT_ENV)
+
+
+ROOT = sandbox.User('root', 0, 0)
+ROOT_ENV = {'PATH': sandbox.USER_PATH, 'LANG': 'C.UTF-8'}
+
+
+def stalled_call(fs, argv: list[str], env: dict[str, str]) -> Stalled:
+    """argv, run to its answer while `fs` stalls it; then `fs` is aborted so that it can end."""
+    mark = SB.syslog.mark()
+    started = time.monotonic()
+    p = subprocess.Popen(argv, env=env, cwd='/', stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with p:
+        try:
+            # To its end: the helper closes its output once it has answered, even
+            # while a lookup the kernel will not give up keeps the process.
+            out = p.stdout.read()
+            answered = time.monotonic() - started
+            err = p.stderr.read()
+        finally:
+            fs.abort()
+        returncode = p.wait(10)
+    SB.syslog.sync()
+    return Stalled(returncode, out, err, answered, SB.syslog.since(mark))
 
 
 def main() -> int:
