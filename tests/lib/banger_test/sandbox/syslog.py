@@ -92,11 +92,13 @@ class SyslogCollector:
         """
         self._seq += 1
         token = f'{self._MARK} {os.getpid()} {self._seq}'.encode()
+        with self._cond:
+            start = len(self._raw)   # the marker comes after this, however many follow it
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
             s.sendto(b'<15>' + token, self.path)
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not any(d.rstrip(b'\n\0').endswith(token) for d in self._raw[-50:]):
+            while not any(d.rstrip(b'\n\0').endswith(token) for d in self._raw[start:]):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SandboxError('syslog collector stopped reading')
