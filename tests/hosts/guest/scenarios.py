@@ -391,7 +391,8 @@ def stalled_judging(host: Host) -> str:
 
 
 @scenario('socket-bench', 'one stop and 25 through the socket, through pkexec, and by systemctl '
-                          'kill, as ratios; whether the socket door is faster than pkexec')
+                          'kill, as ratios; with --bench-variants, whether the socket door is '
+                          'faster than pkexec')
 def socket_bench(host: Host) -> str:
     # Each round times one stop every way, in an order that turns from round to round:
     # pkexec, systemctl kill and the socket door as shipped; with --bench-variants
